@@ -1,0 +1,61 @@
+using System.Text.Json.Nodes;
+
+namespace CtxRelay;
+
+/// <summary>What the relay answered to a push.</summary>
+/// <param name="Url">The URL to hand on; with <c>#key=…</c> when the payload was encrypted.</param>
+public sealed record PushResult(string Url, string Id, string? Channel, DateTimeOffset ExpiresAt, long Size);
+
+/// <summary>What <see cref="ContextRelay.PeekAsync"/> tells about a payload without downloading it.</summary>
+public sealed record PayloadInfo
+{
+    public required string Id { get; init; }
+
+    /// <summary>The metadata object exactly as pushed (empty when none).</summary>
+    public required JsonObject Metadata { get; init; }
+
+    /// <summary>Stored size in bytes (of the ciphertext, for an encrypted payload).</summary>
+    public long Size { get; init; }
+
+    public string? Channel { get; init; }
+
+    public bool Encrypted { get; init; }
+
+    public DateTimeOffset CreatedAt { get; init; }
+
+    public DateTimeOffset ExpiresAt { get; init; }
+}
+
+/// <summary>The kind of a channel event.</summary>
+public enum RelayEventType
+{
+    /// <summary>A payload was pushed to the channel: <see cref="RelayEvent.Url"/> points at it.</summary>
+    Push,
+
+    /// <summary>A message was published to the channel: <see cref="RelayEvent.Data"/> carries it.</summary>
+    Message,
+}
+
+/// <summary>One event on a channel.</summary>
+public sealed record RelayEvent
+{
+    public required RelayEventType Type { get; init; }
+
+    public required string Channel { get; init; }
+
+    /// <summary>Position in the channel; increases by one per event.</summary>
+    public long Seq { get; init; }
+
+    public DateTimeOffset Timestamp { get; init; }
+
+    /// <summary>For a push: the payload's URL (never with a key: keys do not travel through the relay).</summary>
+    public string? Url { get; init; }
+
+    /// <summary>For a push: the payload id.</summary>
+    public string? Id { get; init; }
+
+    /// <summary>For a message: its text.</summary>
+    public string? Data { get; init; }
+
+    public JsonObject Metadata { get; init; } = [];
+}

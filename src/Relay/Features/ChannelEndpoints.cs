@@ -1,0 +1,310 @@
+using System.Buffers;
+using System.Globalization;
+using System.Net.WebSockets;
+using System.Text.Json;
+using System.Threading.Channels;
+using CtxRelay.Relay.Auth;
+using CtxRelay.Relay.Internal;
+using CtxRelay.Relay.Storage;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+
+namespace CtxRelay.Relay.Features;
+
+/// <summary>Channel names and event frames.</summary>
+internal static class Channels
+{
+    public const string NameRule = "A channel name is 1–200 characters: letters, digits and . _ - : @ (starting with a letter or digit).";
+
+    public static bool IsValidName(string name)
+        => name.Length is > 0 and <= 200
+           && char.IsAsciiLetterOrDigit(name[0])
+           && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-' or ':' or '@');
+
+    /// <summary>
+    /// One event as a JSON frame. Push frames carry <c>url</c> and <c>ts</c> (what existing clients read),
+    /// plus type, channel, id, metadata and seq; message frames carry data instead of url and id.
+    /// </summary>
+    public static void WriteFrame(Utf8JsonWriter writer, ChannelEvent channelEvent)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("type", channelEvent.Type == ChannelEventType.Push ? "push" : "message");
+        writer.WriteString("channel", channelEvent.Channel);
+        if (channelEvent.Type == ChannelEventType.Push)
+        {
+            writer.WriteString("id", channelEvent.PayloadId);
+            writer.WriteString("url", channelEvent.Url);
+        }
+        else
+        {
+            writer.WriteString("data", channelEvent.Data);
+        }
+
+        writer.WritePropertyName("metadata");
+        writer.WriteRawValue(channelEvent.MetadataJson, skipInputValidation: true);
+        writer.WriteNumber("seq", channelEvent.Seq);
+        writer.WriteNumber("ts", channelEvent.Timestamp.ToUnixTimeMilliseconds());
+        writer.WriteEndObject();
+    }
+}
+
+/// <summary>POST /publish/{channel}, GET /ws/{channel} (WebSocket), GET /channels/{channel}/history.</summary>
+internal static class ChannelEndpoints
+{
+    private const int ReplayPage = 500;
+
+    public static void MapChannels(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup(string.Empty).RequireAuthorization();
+        group.MapPost("/publish/{channel}", PublishAsync)
+            .RequireAuthorization(ApiKeyAuthentication.WritePolicy)
+            .RequireRateLimiting(RateLimits.Policy);
+        group.MapGet("/ws/{channel}", SubscribeAsync);
+        group.MapGet("/channels/{channel}/history", HistoryAsync).RequireRateLimiting(RateLimits.Policy);
+    }
+
+    private static async Task<Results<Accepted<PublishAnswer>, ProblemHttpResult>> PublishAsync(
+        string channel,
+        HttpContext http,
+        IRelayStore store,
+        IOptions<RelayOptions> options,
+        CancellationToken cancellationToken)
+    {
+        if (!Channels.IsValidName(channel))
+        {
+            return Problems.BadRequest(Channels.NameRule);
+        }
+
+        var relay = options.Value;
+        var limit = relay.MaxMetadataBytes + (1024 * 1024);
+        if (http.Request.ContentLength > limit)
+        {
+            return Problems.Create(StatusCodes.Status413PayloadTooLarge, "message-too-large", "Message too large", $"A published message is at most {limit:N0} bytes; push large content and publish its URL.");
+        }
+
+        string data;
+        string metadata;
+        try
+        {
+            using var document = await JsonDocument.ParseAsync(http.Request.Body, default, cancellationToken).ConfigureAwait(false);
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("data", out var d) || d.ValueKind != JsonValueKind.String)
+            {
+                return Problems.BadRequest("Send a JSON object {\"data\": \"…\", \"metadata\"?: {…}}; 'data' must be a string.");
+            }
+
+            data = d.GetString()!;
+            metadata = root.TryGetProperty("metadata", out var m) && m.ValueKind != JsonValueKind.Null
+                ? PayloadEndpoints.NormalizeMetadata(m.GetRawText(), relay)
+                : "{}";
+        }
+        catch (JsonException)
+        {
+            return Problems.BadRequest("The body is not valid JSON. Send {\"data\": \"…\", \"metadata\"?: {…}}.");
+        }
+        catch (PushRejectedException ex)
+        {
+            return Problems.BadRequest(ex.Message);
+        }
+
+        var caller = Caller.From(http.User);
+        var appended = await store.AppendEventAsync(caller.Workspace, channel, new NewChannelEvent(ChannelEventType.Message, metadata, Data: data), cancellationToken).ConfigureAwait(false);
+        return TypedResults.Accepted((string?)null, new PublishAnswer(channel, appended.Seq, appended.Timestamp.ToUnixTimeMilliseconds()));
+    }
+
+    private static async Task<IResult> HistoryAsync(string channel, long? since, int? limit, HttpContext http, IRelayStore store, CancellationToken cancellationToken)
+    {
+        if (!Channels.IsValidName(channel))
+        {
+            return Problems.BadRequest(Channels.NameRule);
+        }
+
+        var caller = Caller.From(http.User);
+        var events = await store.ReadEventsAsync(caller.Workspace, channel, since ?? 0, Math.Clamp(limit ?? 100, 1, 1000), cancellationToken).ConfigureAwait(false);
+        var buffer = new ArrayBufferWriter<byte>();
+        await using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("channel", channel);
+            writer.WriteStartArray("events");
+            foreach (var channelEvent in events)
+            {
+                Channels.WriteFrame(writer, channelEvent);
+            }
+
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+
+        return Results.Bytes(buffer.WrittenMemory.ToArray(), "application/json");
+    }
+
+    /// <summary>
+    /// Registers the subscriber before the handshake completes (so a client that has connected cannot
+    /// miss a later event), replays after <c>since</c> when asked, then streams live events; a
+    /// subscriber that falls a whole buffer behind is closed and can resume with since=.
+    /// </summary>
+    private static async Task<IResult> SubscribeAsync(
+        string channel,
+        HttpContext http,
+        IRelayStore store,
+        IOptions<RelayOptions> options,
+        ILoggerFactory loggers,
+        CancellationToken cancellationToken)
+    {
+        if (!http.WebSockets.IsWebSocketRequest)
+        {
+            http.Response.Headers.Upgrade = "websocket";
+            return Problems.UpgradeRequired();
+        }
+
+        if (!Channels.IsValidName(channel))
+        {
+            return Problems.BadRequest(Channels.NameRule);
+        }
+
+        var sinceText = http.Request.Query["since"].FirstOrDefault() ?? http.Request.Headers["Last-Event-ID"].FirstOrDefault();
+        long? since = null;
+        if (sinceText is not null)
+        {
+            if (!long.TryParse(sinceText, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed))
+            {
+                return Problems.BadRequest("'since' must be a sequence number (0 replays everything retained).");
+            }
+
+            since = parsed;
+        }
+
+        var relay = options.Value;
+        var logger = loggers.CreateLogger("CtxRelay.Relay.Channels");
+        var caller = Caller.From(http.User);
+        var queue = Channel.CreateBounded<ChannelEvent>(new BoundedChannelOptions(relay.SubscriberBuffer) { SingleReader = true });
+        var overflowed = false;
+        await using var subscription = await store.SubscribeAsync(
+            caller.Workspace,
+            channel,
+            channelEvent =>
+            {
+                if (!queue.Writer.TryWrite(channelEvent))
+                {
+                    overflowed = true;
+                    queue.Writer.TryComplete();
+                }
+
+                return ValueTask.CompletedTask;
+            },
+            cancellationToken).ConfigureAwait(false);
+
+        using var socket = await http.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
+        {
+            KeepAliveInterval = relay.KeepAliveInterval,
+            KeepAliveTimeout = relay.KeepAliveInterval,
+        }).ConfigureAwait(false);
+        Log.SubscriberJoined(logger, caller.Workspace, channel, since ?? -1);
+
+        using var closed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var receiving = DrainIncomingAsync(socket, closed);
+        var buffer = new ArrayBufferWriter<byte>();
+        try
+        {
+            var lastSent = since ?? long.MinValue;
+            if (since is { } from)
+            {
+                while (true)
+                {
+                    var page = await store.ReadEventsAsync(caller.Workspace, channel, lastSent, ReplayPage, closed.Token).ConfigureAwait(false);
+                    foreach (var channelEvent in page)
+                    {
+                        await SendAsync(socket, buffer, channelEvent, closed.Token).ConfigureAwait(false);
+                        lastSent = channelEvent.Seq;
+                    }
+
+                    if (page.Count < ReplayPage)
+                    {
+                        break;
+                    }
+                }
+
+                lastSent = Math.Max(lastSent, from);
+            }
+
+            await foreach (var channelEvent in queue.Reader.ReadAllAsync(closed.Token).ConfigureAwait(false))
+            {
+                if (channelEvent.Seq > lastSent)
+                {
+                    await SendAsync(socket, buffer, channelEvent, closed.Token).ConfigureAwait(false);
+                    lastSent = channelEvent.Seq;
+                }
+            }
+
+            if (overflowed)
+            {
+                Log.SubscriberTooSlow(logger, caller.Workspace, channel, relay.SubscriberBuffer);
+                await socket.CloseOutputAsync(WebSocketCloseStatus.PolicyViolation, "subscriber too slow; reconnect with since=<last seq>", CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or WebSocketException)
+        {
+            // The client went away or the relay is stopping.
+        }
+        finally
+        {
+            if (socket.State == WebSocketState.Open && !overflowed)
+            {
+                try
+                {
+                    await socket.CloseOutputAsync(WebSocketCloseStatus.EndpointUnavailable, "relay stopping", CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (WebSocketException)
+                {
+                }
+            }
+
+            await closed.CancelAsync().ConfigureAwait(false);
+            await receiving.ConfigureAwait(false);
+            Log.SubscriberLeft(logger, caller.Workspace, channel);
+        }
+
+        return Results.Empty;
+    }
+
+    private static async Task SendAsync(WebSocket socket, ArrayBufferWriter<byte> buffer, ChannelEvent channelEvent, CancellationToken cancellationToken)
+    {
+        buffer.ResetWrittenCount();
+        await using (var writer = new Utf8JsonWriter(buffer))
+        {
+            Channels.WriteFrame(writer, channelEvent);
+        }
+
+        await socket.SendAsync(buffer.WrittenMemory, WebSocketMessageType.Text, endOfMessage: true, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Reads (and ignores) what the client sends, so close frames and pongs are processed.</summary>
+    private static async Task DrainIncomingAsync(WebSocket socket, CancellationTokenSource closed)
+    {
+        var buffer = new byte[1024];
+        try
+        {
+            while (!closed.IsCancellationRequested)
+            {
+                var result = await socket.ReceiveAsync(buffer, closed.Token).ConfigureAwait(false);
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    break;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or WebSocketException)
+        {
+        }
+        finally
+        {
+            await closed.CancelAsync().ConfigureAwait(false);
+        }
+    }
+}
+
+internal sealed record PublishAnswer(
+    [property: System.Text.Json.Serialization.JsonPropertyName("channel")] string Channel,
+    [property: System.Text.Json.Serialization.JsonPropertyName("seq")] long Seq,
+    [property: System.Text.Json.Serialization.JsonPropertyName("ts")] long Ts);

@@ -1,0 +1,371 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+using CtxRelay.Relay.Auth;
+using CtxRelay.Relay.Internal;
+using CtxRelay.Relay.Storage;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
+
+namespace CtxRelay.Relay.Features;
+
+/// <summary>POST /push, GET|HEAD|DELETE /pull/{id}, GET /peek/{id}.</summary>
+internal static class PayloadEndpoints
+{
+    public static void MapPayloads(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup(string.Empty).RequireAuthorization().RequireRateLimiting(RateLimits.Policy);
+        group.MapPost("/push", PushAsync).RequireAuthorization(ApiKeyAuthentication.WritePolicy);
+        group.MapMethods("/pull/{id}", [HttpMethods.Get, HttpMethods.Head], PullAsync);
+        group.MapDelete("/pull/{id}", DeleteAsync).RequireAuthorization(ApiKeyAuthentication.WritePolicy);
+        group.MapGet("/peek/{id}", PeekAsync);
+    }
+
+    internal static async Task<Results<Ok<PushAnswer>, ProblemHttpResult>> PushAsync(
+        HttpContext http,
+        IRelayStore store,
+        IOptions<RelayOptions> options,
+        TimeProvider clock,
+        ILoggerFactory loggers,
+        CancellationToken cancellationToken)
+    {
+        var relay = options.Value;
+        var caller = Caller.From(http.User);
+        var plan = relay.GetPlan(caller.Plan);
+        var limit = Math.Min(relay.MaxPayloadBytes, plan.MaxPayloadBytes ?? long.MaxValue);
+
+        PushRequest request;
+        try
+        {
+            request = IsJson(http.Request)
+                ? await ReadJsonPushAsync(http, limit, relay, cancellationToken).ConfigureAwait(false)
+                : await ReadRawPushAsync(http, limit, relay, cancellationToken).ConfigureAwait(false);
+        }
+        catch (PayloadTooLargeException)
+        {
+            return Problems.TooLarge(limit);
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return Problems.TooLarge(limit);
+        }
+        catch (PushRejectedException ex)
+        {
+            return Problems.BadRequest(ex.Message);
+        }
+
+        await using var content = request.Content;
+        if (content.Length == 0)
+        {
+            return Problems.BadRequest("The payload is empty: send the text as 'data' (JSON) or as the request body.");
+        }
+
+        if (plan.MaxStoredBytes is { } quota)
+        {
+            var used = await store.GetStoredBytesAsync(caller.Workspace, cancellationToken).ConfigureAwait(false);
+            if (used + content.Length > quota)
+            {
+                return Problems.StorageQuota(used, quota);
+            }
+        }
+
+        var now = clock.GetUtcNow();
+        var id = Guid.NewGuid().ToString();
+        var record = new PayloadRecord
+        {
+            Workspace = caller.Workspace,
+            Id = id,
+            Channel = request.Channel,
+            MetadataJson = request.MetadataJson,
+            ContentType = request.ContentType,
+            Size = content.Length,
+            ETag = content.Hash,
+            Encrypted = request.Encrypted,
+            CreatedAt = now,
+            ExpiresAt = now + request.Ttl,
+        };
+        await using (var bytes = content.OpenRead())
+        {
+            await store.SavePayloadAsync(record, bytes, cancellationToken).ConfigureAwait(false);
+        }
+
+        Log.PayloadStored(loggers.CreateLogger("CtxRelay.Relay.Payloads"), id, record.Size, caller.Workspace);
+        var url = $"{Origin(http, relay)}/pull/{id}";
+        if (request.Channel is not null)
+        {
+            await store.AppendEventAsync(
+                caller.Workspace,
+                request.Channel,
+                new NewChannelEvent(ChannelEventType.Push, request.MetadataJson, PayloadId: id, Url: url),
+                cancellationToken).ConfigureAwait(false);
+        }
+
+        return TypedResults.Ok(new PushAnswer(url, id, request.Channel, record.ExpiresAt, record.Size));
+    }
+
+    private static async Task<IResult> PullAsync(string id, HttpContext http, IRelayStore store, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var caller = Caller.From(http.User);
+        if (HttpMethods.IsHead(http.Request.Method))
+        {
+            var record = await store.GetPayloadAsync(caller.Workspace, id, clock.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+            if (record is null)
+            {
+                return Problems.NotFound();
+            }
+
+            WriteInfoHeaders(http.Response, record);
+            WriteContentHeaders(http.Response, record);
+            return Results.Empty;
+        }
+
+        var content = await store.OpenPayloadAsync(caller.Workspace, id, clock.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        return content is null ? Problems.NotFound() : new PayloadResult(content);
+    }
+
+    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(string id, HttpContext http, IRelayStore store, CancellationToken cancellationToken)
+    {
+        var caller = Caller.From(http.User);
+        return await store.DeletePayloadAsync(caller.Workspace, id, cancellationToken).ConfigureAwait(false)
+            ? TypedResults.NoContent()
+            : Problems.NotFound();
+    }
+
+    private static async Task<IResult> PeekAsync(string id, HttpContext http, IRelayStore store, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var caller = Caller.From(http.User);
+        var record = await store.GetPayloadAsync(caller.Workspace, id, clock.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        if (record is null)
+        {
+            return Problems.NotFound();
+        }
+
+        WriteInfoHeaders(http.Response, record);
+        return Results.Text(record.MetadataJson, "application/json", Encoding.UTF8);
+    }
+
+    internal static string Origin(HttpContext http, RelayOptions relay)
+        => relay.PublicBaseUrl is { } publicUrl
+            ? publicUrl.AbsoluteUri.TrimEnd('/')
+            : $"{http.Request.Scheme}://{http.Request.Host}{http.Request.PathBase}";
+
+    private static void WriteInfoHeaders(HttpResponse response, PayloadRecord record)
+    {
+        response.Headers["X-Relay-Size"] = record.Size.ToString(CultureInfo.InvariantCulture);
+        response.Headers["X-Relay-Encrypted"] = record.Encrypted ? "true" : "false";
+        response.Headers["X-Relay-Created-At"] = record.CreatedAt.ToString("O", CultureInfo.InvariantCulture);
+        response.Headers["X-Relay-Expires-At"] = record.ExpiresAt.ToString("O", CultureInfo.InvariantCulture);
+        if (record.Channel is not null)
+        {
+            response.Headers["X-Relay-Channel"] = Uri.EscapeDataString(record.Channel);
+        }
+    }
+
+    private static void WriteContentHeaders(HttpResponse response, PayloadRecord record)
+    {
+        response.ContentType = record.ContentType;
+        response.ContentLength = record.Size;
+        response.Headers.ETag = $"\"{record.ETag}\"";
+        response.Headers.CacheControl = "private, no-cache";
+    }
+
+    private static bool IsJson(HttpRequest request)
+        => MediaTypeHeaderValue.TryParse(request.ContentType, out var type)
+           && (type.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase) || type.Suffix.Equals("json", StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>Raw body: the payload streams to the spool; options come from the query and headers.</summary>
+    private static async Task<PushRequest> ReadRawPushAsync(HttpContext http, long limit, RelayOptions relay, CancellationToken cancellationToken)
+    {
+        var request = http.Request;
+        if (request.ContentLength > limit)
+        {
+            throw new PayloadTooLargeException(limit); // refused before a byte is read (and before 100-continue)
+        }
+
+        var channel = ValidateChannel(request.Query["channel"].FirstOrDefault());
+        var ttl = ParseTtl(request.Query["ttl_seconds"].FirstOrDefault() ?? request.Query["ttl"].FirstOrDefault(), relay);
+        var encrypted = ParseBool(request.Query["encrypted"].FirstOrDefault() ?? request.Headers["X-Relay-Encrypted"].FirstOrDefault());
+        var metadata = NormalizeMetadata(request.Headers["X-Relay-Metadata"].FirstOrDefault(), relay);
+        SetBodyLimit(http, limit + 1);
+        var contentType = string.IsNullOrWhiteSpace(request.ContentType) ? "text/plain; charset=utf-8" : request.ContentType;
+        var spool = await PayloadSpool.ReadAsync(request.Body, limit, TempDirectory(relay), cancellationToken).ConfigureAwait(false);
+        return new PushRequest(spool, channel, metadata, ttl, encrypted, contentType);
+    }
+
+    /// <summary>
+    /// The JSON envelope of the Python and JavaScript SDKs. The document is parsed once; the data string's
+    /// UTF-8 is taken straight from it (unescaped only when it has escapes).
+    /// </summary>
+    private static async Task<PushRequest> ReadJsonPushAsync(HttpContext http, long limit, RelayOptions relay, CancellationToken cancellationToken)
+    {
+        // Escaping can make the envelope larger than the data; the data limit is checked exactly below.
+        SetBodyLimit(http, (limit * 2) + relay.MaxMetadataBytes + 4096);
+        JsonDocument document;
+        try
+        {
+            document = await JsonDocument.ParseAsync(http.Request.Body, default, cancellationToken).ConfigureAwait(false);
+        }
+        catch (JsonException ex)
+        {
+            throw new PushRejectedException($"The body is not valid JSON ({ex.Message}). Send {{\"data\": \"…\"}} or the payload as text/plain.");
+        }
+
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                throw new PushRejectedException("The JSON body must be an object: {\"data\": \"…\", \"channel\"?: \"…\", \"metadata\"?: {…}}.");
+            }
+
+            if (!root.TryGetProperty("data", out var data) || data.ValueKind != JsonValueKind.String)
+            {
+                throw new PushRejectedException("'data' is required and must be a string (the payload text).");
+            }
+
+            var channel = root.TryGetProperty("channel", out var c) && c.ValueKind != JsonValueKind.Null
+                ? ValidateChannel(c.ValueKind == JsonValueKind.String ? c.GetString() : throw new PushRejectedException("'channel' must be a string."))
+                : null;
+            var metadata = root.TryGetProperty("metadata", out var m) && m.ValueKind != JsonValueKind.Null
+                ? NormalizeMetadata(m.GetRawText(), relay)
+                : "{}";
+            var ttl = root.TryGetProperty("ttl_seconds", out var t) && t.ValueKind != JsonValueKind.Null
+                ? ParseTtl(t.ValueKind == JsonValueKind.Number ? t.GetRawText() : throw new PushRejectedException("'ttl_seconds' must be a number."), relay)
+                : relay.DefaultTtl;
+            var encrypted = root.TryGetProperty("encrypted", out var e) && e.ValueKind == JsonValueKind.True;
+
+            var spool = PayloadSpool.FromBytes(Utf8Value(data, limit));
+            return new PushRequest(spool, channel, metadata, ttl, encrypted, "text/plain; charset=utf-8");
+        }
+    }
+
+    private static ReadOnlySpan<byte> Utf8Value(JsonElement element, long limit)
+    {
+        var raw = JsonMarshal.GetRawUtf8Value(element); // with quotes and escapes, as in the document
+        var inner = raw[1..^1];
+        if (inner.IndexOf((byte)'\\') < 0)
+        {
+            return inner.Length > limit ? throw new PayloadTooLargeException(limit) : inner;
+        }
+
+        var unescaped = new byte[inner.Length];
+        var reader = new Utf8JsonReader(raw);
+        reader.Read();
+        var written = reader.CopyString(unescaped);
+        return written > limit ? throw new PayloadTooLargeException(limit) : unescaped.AsSpan(0, written);
+    }
+
+    private static void SetBodyLimit(HttpContext http, long limit)
+    {
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } feature)
+        {
+            feature.MaxRequestBodySize = limit;
+        }
+    }
+
+    internal static string? ValidateChannel(string? channel)
+    {
+        if (channel is null)
+        {
+            return null;
+        }
+
+        if (!Channels.IsValidName(channel))
+        {
+            throw new PushRejectedException(Channels.NameRule);
+        }
+
+        return channel;
+    }
+
+    internal static string NormalizeMetadata(string? json, RelayOptions relay)
+    {
+        if (string.IsNullOrWhiteSpace(json))
+        {
+            return "{}";
+        }
+
+        if (Encoding.UTF8.GetByteCount(json) > relay.MaxMetadataBytes)
+        {
+            throw new PushRejectedException($"Metadata is larger than {relay.MaxMetadataBytes:N0} bytes; put large content in the payload itself.");
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(json);
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                throw new PushRejectedException("Metadata must be a JSON object, e.g. {\"task_id\": \"42\"}.");
+            }
+        }
+        catch (JsonException)
+        {
+            throw new PushRejectedException("Metadata is not valid JSON; send a JSON object, e.g. {\"task_id\": \"42\"}.");
+        }
+
+        return json.Trim();
+    }
+
+    private static TimeSpan ParseTtl(string? value, RelayOptions relay)
+    {
+        if (string.IsNullOrEmpty(value))
+        {
+            return relay.DefaultTtl;
+        }
+
+        if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) || seconds <= 0 || double.IsNaN(seconds))
+        {
+            throw new PushRejectedException("'ttl_seconds' must be a positive number of seconds.");
+        }
+
+        if (seconds > relay.MaxTtl.TotalSeconds)
+        {
+            throw new PushRejectedException($"'ttl_seconds' is at most {relay.MaxTtl.TotalSeconds:0} on this relay.");
+        }
+
+        return TimeSpan.FromSeconds(seconds);
+    }
+
+    private static bool ParseBool(string? value) => value is not null && (value == "1" || value.Equals("true", StringComparison.OrdinalIgnoreCase));
+
+    private static string TempDirectory(RelayOptions relay) => Path.Combine(relay.DataDirectory, "tmp");
+
+    private sealed record PushRequest(PayloadSpool Content, string? Channel, string MetadataJson, TimeSpan Ttl, bool Encrypted, string ContentType);
+
+    /// <summary>Streams a stored payload with Content-Length and ETag; 304 when the client has it.</summary>
+    private sealed class PayloadResult(PayloadContent content) : IResult
+    {
+        public async Task ExecuteAsync(HttpContext http)
+        {
+            await using (content)
+            {
+                var record = content.Record;
+                WriteInfoHeaders(http.Response, record);
+                var etag = $"\"{record.ETag}\"";
+                if (http.Request.Headers.IfNoneMatch.Any(v => v is not null && (v.Contains(etag, StringComparison.Ordinal) || v == "*")))
+                {
+                    http.Response.Headers.ETag = etag;
+                    http.Response.StatusCode = StatusCodes.Status304NotModified;
+                    return;
+                }
+
+                WriteContentHeaders(http.Response, record);
+                await content.Content.CopyToAsync(http.Response.Body, 64 * 1024, http.RequestAborted).ConfigureAwait(false);
+            }
+        }
+    }
+}
+
+/// <summary>The push answer: <c>url</c>, <c>id</c> and <c>channel</c> are what the Python and JavaScript SDKs read.</summary>
+internal sealed record PushAnswer(
+    [property: System.Text.Json.Serialization.JsonPropertyName("url")] string Url,
+    [property: System.Text.Json.Serialization.JsonPropertyName("id")] string Id,
+    [property: System.Text.Json.Serialization.JsonPropertyName("channel")] string? Channel,
+    [property: System.Text.Json.Serialization.JsonPropertyName("expires_at")] DateTimeOffset ExpiresAt,
+    [property: System.Text.Json.Serialization.JsonPropertyName("size")] long Size);
+
+/// <summary>A push or publish the relay refuses with 400; the message says what to send instead.</summary>
+internal sealed class PushRejectedException(string message) : Exception(message);

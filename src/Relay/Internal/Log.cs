@@ -1,0 +1,29 @@
+namespace CtxRelay.Relay.Internal;
+
+/// <summary>The relay's log messages. Payloads, metadata values and keys are never logged.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(1, LogLevel.Debug, "Stored payload {Id} ({Size} bytes) for workspace {Workspace}")]
+    public static partial void PayloadStored(ILogger logger, string id, long size, string workspace);
+
+    [LoggerMessage(2, LogLevel.Information, "Swept {Count} expired payloads")]
+    public static partial void Swept(ILogger logger, int count);
+
+    [LoggerMessage(3, LogLevel.Warning, "Sweep failed; will retry")]
+    public static partial void SweepFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(4, LogLevel.Debug, "Subscriber joined {Workspace}/{Channel} (since {Since})")]
+    public static partial void SubscriberJoined(ILogger logger, string workspace, string channel, long since);
+
+    [LoggerMessage(5, LogLevel.Warning, "Subscriber on {Workspace}/{Channel} fell {Buffer} events behind and was disconnected; it can resume with since=")]
+    public static partial void SubscriberTooSlow(ILogger logger, string workspace, string channel, int buffer);
+
+    [LoggerMessage(6, LogLevel.Information, "Rejected API key ({Reason}) from {Remote}")]
+    public static partial void KeyRejected(ILogger logger, string reason, string? remote);
+
+    [LoggerMessage(7, LogLevel.Debug, "Subscriber left {Workspace}/{Channel}")]
+    public static partial void SubscriberLeft(ILogger logger, string workspace, string channel);
+
+    [LoggerMessage(8, LogLevel.Information, "ContextRelay listening on {Addresses} (storage: {Engine})")]
+    public static partial void Listening(ILogger logger, string addresses, string engine);
+}

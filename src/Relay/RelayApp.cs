@@ -1,0 +1,99 @@
+using System.IO.Compression;
+using CtxRelay.Relay.Auth;
+using CtxRelay.Relay.Features;
+using CtxRelay.Relay.Internal;
+using CtxRelay.Relay.Storage;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.ResponseCompression;
+using Microsoft.Extensions.Options;
+
+namespace CtxRelay.Relay;
+
+/// <summary>The composition root: services, then one Map call per feature.</summary>
+public static class RelayApp
+{
+    public const string DefaultUrl = "http://127.0.0.1:8787";
+
+    /// <summary>Builds the relay from host-style arguments (<c>--urls</c>, <c>--Relay:DataDirectory=…</c>).</summary>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ApplicationName = typeof(RelayApp).Assembly.GetName().Name });
+        if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey]))
+        {
+            builder.WebHost.UseUrls(DefaultUrl);
+        }
+
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestHeadersTotalSize = 64 * 1024;
+        });
+        configure?.Invoke(builder);
+        AddRelay(builder.Services, builder.Configuration);
+
+        var app = builder.Build();
+        app.UseExceptionHandler(new ExceptionHandlerOptions { StatusCodeSelector = ex => ex is BadHttpRequestException bad ? bad.StatusCode : 500 });
+        app.UseStatusCodePages();
+        app.UseResponseCompression();
+        app.UseWebSockets();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.UseRateLimiter();
+
+        app.MapHealth();
+        app.MapPayloads();
+        app.MapChannels();
+
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+            Log.Listening(app.Logger, string.Join(", ", addresses), app.Services.GetRequiredService<StorageDescription>().Engine);
+        });
+        return app;
+    }
+
+    internal static void AddRelay(IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<RelayOptions>().BindConfiguration(RelayOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section);
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(sp => new StorageDescription(sp.GetRequiredService<IOptions<StorageOptions>>().Value.Engine));
+        services.AddSingleton(sp => StoreFactory.Create(
+            sp.GetRequiredService<IOptions<StorageOptions>>().Value,
+            sp.GetRequiredService<IOptions<RelayOptions>>().Value));
+        services.AddHostedService<StoreInitializer>();
+        services.AddHostedService<Sweeper>();
+        services.AddMemoryCache();
+        services.AddDataProtection().UseEphemeralDataProtectionProvider(); // no cookies here: keep no key files
+        services.AddProblemDetails();
+
+        services.AddAuthentication(ApiKeyAuthentication.SchemeName)
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthentication>(ApiKeyAuthentication.SchemeName, null);
+        services.AddAuthorizationBuilder()
+            .AddPolicy(ApiKeyAuthentication.WritePolicy, policy => policy
+                .RequireAuthenticatedUser()
+                .RequireClaim(ApiKeyAuthentication.ScopeClaim, nameof(KeyScope.ReadWrite)));
+        services.AddWorkspaceRateLimits();
+
+        services.AddResponseCompression(compression =>
+        {
+            compression.Providers.Add<BrotliCompressionProvider>();
+            compression.Providers.Add<GzipCompressionProvider>();
+            compression.MimeTypes = ["text/plain", "text/markdown", "application/octet-stream", "application/json"];
+        });
+        services.Configure<BrotliCompressionProviderOptions>(o => o.Level = CompressionLevel.Fastest);
+        services.Configure<GzipCompressionProviderOptions>(o => o.Level = CompressionLevel.Fastest);
+    }
+
+    /// <summary>Creates the schema / checks the connection before the relay takes requests.</summary>
+    private sealed class StoreInitializer(IRelayStore store) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken) => store.InitializeAsync(cancellationToken);
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}

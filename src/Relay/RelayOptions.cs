@@ -1,0 +1,87 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace CtxRelay.Relay;
+
+/// <summary>The relay's settings, bound from the <c>Relay</c> configuration section.</summary>
+public sealed class RelayOptions
+{
+    public const string Section = "Relay";
+    public const long DefaultMaxPayloadBytes = 25L * 1024 * 1024;
+
+    /// <summary>Where the embedded engine keeps its database. Default: <c>~/.contextrelay/data</c>.</summary>
+    public string DataDirectory { get; set; } = Path.Combine(
+        Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".contextrelay", "data");
+
+    /// <summary>Largest payload accepted, in bytes (25 MiB). A plan may lower it.</summary>
+    [Range(1, long.MaxValue)]
+    public long MaxPayloadBytes { get; set; } = DefaultMaxPayloadBytes;
+
+    /// <summary>Largest metadata object, in bytes of JSON.</summary>
+    [Range(2, 1024 * 1024)]
+    public int MaxMetadataBytes { get; set; } = 16 * 1024;
+
+    public TimeSpan DefaultTtl { get; set; } = TimeSpan.FromHours(24);
+
+    public TimeSpan MaxTtl { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>How often expired payloads and old channel events are deleted.</summary>
+    public TimeSpan SweepInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Events kept per channel for replay (<c>?since=</c>).</summary>
+    [Range(1, int.MaxValue)]
+    public int ChannelRetentionEvents { get; set; } = 1000;
+
+    public TimeSpan ChannelRetentionAge { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>Origin used in returned URLs instead of the one the client called (behind a proxy).</summary>
+    public Uri? PublicBaseUrl { get; set; }
+
+    /// <summary>How long a verified key is trusted before it is looked up again (revocation delay).</summary>
+    public TimeSpan KeyCacheDuration { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Interval of WebSocket keep-alive pings.</summary>
+    public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Events buffered per subscriber; a subscriber further behind is disconnected (it resumes with since=).</summary>
+    [Range(1, 1_000_000)]
+    public int SubscriberBuffer { get; set; } = 1024;
+
+    /// <summary>Plans by name. Keys name a plan; unknown plans fall back to <c>default</c>.</summary>
+    public Dictionary<string, PlanOptions> Plans { get; set; } = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["default"] = new PlanOptions(),
+        ["free"] = new PlanOptions { RequestsPerMinute = 120, MaxPayloadBytes = 5L * 1024 * 1024, MaxStoredBytes = 100L * 1024 * 1024 },
+        ["pro"] = new PlanOptions { RequestsPerMinute = 6000, MaxStoredBytes = 50L * 1024 * 1024 * 1024 },
+    };
+
+    public PlanOptions GetPlan(string name)
+        => Plans.TryGetValue(name, out var plan) ? plan : Plans.TryGetValue("default", out var fallback) ? fallback : new PlanOptions();
+}
+
+/// <summary>Limits of a workspace plan.</summary>
+public sealed class PlanOptions
+{
+    /// <summary>Requests per minute per workspace (per relay process); 0 = unlimited.</summary>
+    public int RequestsPerMinute { get; set; }
+
+    /// <summary>Lower payload limit than the relay's, or null.</summary>
+    public long? MaxPayloadBytes { get; set; }
+
+    /// <summary>Bytes of live payloads a workspace may hold; null = unlimited.</summary>
+    public long? MaxStoredBytes { get; set; }
+}
+
+/// <summary>Which storage engine, bound from the <c>Storage</c> section.</summary>
+public sealed class StorageOptions
+{
+    public const string Section = "Storage";
+
+    /// <summary><c>sqlite</c> (default, embedded) or <c>redis</c>.</summary>
+    public string Engine { get; set; } = "sqlite";
+
+    /// <summary>StackExchange.Redis configuration string, for the redis engine.</summary>
+    public string? Redis { get; set; }
+
+    /// <summary>Key prefix in Redis, so several relay deployments can share one server.</summary>
+    public string RedisPrefix { get; set; } = "cr:";
+}

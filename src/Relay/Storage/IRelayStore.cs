@@ -1,0 +1,139 @@
+namespace CtxRelay.Relay.Storage;
+
+/// <summary>
+/// Everything the relay keeps: payloads with a time to live, channel events with per-channel sequence
+/// numbers and live fan-out, API keys and workspace usage. Engines: SQLite (embedded, the default) and
+/// Redis (shared by many relays). Both pass the same contract suite (StoreContractTests).
+/// </summary>
+internal interface IRelayStore : IAsyncDisposable
+{
+    /// <summary>Creates the schema / checks the connection. Called once at start.</summary>
+    Task InitializeAsync(CancellationToken cancellationToken);
+
+    // ---- payloads -------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Stores a payload durably: when this returns, a crash of the process loses nothing, and until it
+    /// returns no reader can see a partial payload.
+    /// </summary>
+    Task SavePayloadAsync(PayloadRecord payload, Stream content, CancellationToken cancellationToken);
+
+    /// <summary>The payload's record, or null when it is unknown, expired, deleted or another workspace's.</summary>
+    Task<PayloadRecord?> GetPayloadAsync(string workspace, string id, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Opens the payload's bytes for reading, or null (same rules as <see cref="GetPayloadAsync"/>).</summary>
+    Task<PayloadContent?> OpenPayloadAsync(string workspace, string id, DateTimeOffset now, CancellationToken cancellationToken);
+
+    Task<bool> DeletePayloadAsync(string workspace, string id, CancellationToken cancellationToken);
+
+    /// <summary>Bytes of live payloads the workspace holds (for its storage quota).</summary>
+    Task<long> GetStoredBytesAsync(string workspace, CancellationToken cancellationToken);
+
+    /// <summary>Deletes expired payloads and channel events beyond retention; returns how many payloads went.</summary>
+    Task<int> SweepAsync(DateTimeOffset now, ChannelRetention retention, CancellationToken cancellationToken);
+
+    // ---- channels -------------------------------------------------------------------------------
+
+    /// <summary>Appends an event to a channel, assigning its sequence number and time, and fans it out live.</summary>
+    Task<ChannelEvent> AppendEventAsync(string workspace, string channel, NewChannelEvent channelEvent, CancellationToken cancellationToken);
+
+    /// <summary>Retained events with seq &gt; <paramref name="afterSeq"/>, oldest first, at most <paramref name="limit"/>.</summary>
+    Task<IReadOnlyList<ChannelEvent>> ReadEventsAsync(string workspace, string channel, long afterSeq, int limit, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Calls <paramref name="onEvent"/> for every event appended to the channel from now on (by this or
+    /// any other relay sharing the store), in seq order. Dispose to stop.
+    /// </summary>
+    Task<IAsyncDisposable> SubscribeAsync(string workspace, string channel, Func<ChannelEvent, ValueTask> onEvent, CancellationToken cancellationToken);
+
+    // ---- keys -----------------------------------------------------------------------------------
+
+    Task CreateKeyAsync(ApiKeyRecord key, CancellationToken cancellationToken);
+
+    /// <summary>The key whose SHA-256 is <paramref name="hash"/>, revoked or not; null when unknown.</summary>
+    Task<ApiKeyRecord?> FindKeyAsync(byte[] hash, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<ApiKeyRecord>> ListKeysAsync(CancellationToken cancellationToken);
+
+    /// <summary>Revokes the key with this id; false when there is none.</summary>
+    Task<bool> RevokeKeyAsync(string keyId, DateTimeOffset now, CancellationToken cancellationToken);
+}
+
+internal sealed record PayloadRecord
+{
+    public required string Workspace { get; init; }
+    public required string Id { get; init; }
+    public string? Channel { get; init; }
+
+    /// <summary>The metadata object's JSON text exactly as pushed ("{}" when none).</summary>
+    public required string MetadataJson { get; init; }
+    public required string ContentType { get; init; }
+    public required long Size { get; init; }
+
+    /// <summary>Strong validator: base64 SHA-256 of the bytes.</summary>
+    public required string ETag { get; init; }
+    public bool Encrypted { get; init; }
+    public required DateTimeOffset CreatedAt { get; init; }
+    public required DateTimeOffset ExpiresAt { get; init; }
+}
+
+/// <summary>An open payload. Dispose it when the bytes have been copied out.</summary>
+internal sealed class PayloadContent(PayloadRecord record, Stream content, IAsyncDisposable? owner = null) : IAsyncDisposable
+{
+    public PayloadRecord Record { get; } = record;
+
+    public Stream Content { get; } = content;
+
+    public async ValueTask DisposeAsync()
+    {
+        await Content.DisposeAsync().ConfigureAwait(false);
+        if (owner is not null)
+        {
+            await owner.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+}
+
+internal enum ChannelEventType
+{
+    Push,
+    Message,
+}
+
+internal sealed record NewChannelEvent(ChannelEventType Type, string MetadataJson, string? PayloadId = null, string? Url = null, string? Data = null);
+
+internal sealed record ChannelEvent(
+    string Channel,
+    long Seq,
+    DateTimeOffset Timestamp,
+    ChannelEventType Type,
+    string MetadataJson,
+    string? PayloadId,
+    string? Url,
+    string? Data);
+
+/// <summary>How long channels keep their events for replay.</summary>
+internal sealed record ChannelRetention(int MaxEvents, TimeSpan MaxAge);
+
+internal enum KeyScope
+{
+    /// <summary>Push, publish, delete, pull, peek, subscribe.</summary>
+    ReadWrite,
+
+    /// <summary>Pull, peek and subscribe only.</summary>
+    ReadOnly,
+}
+
+internal sealed record ApiKeyRecord
+{
+    public required string Id { get; init; }
+    public required string Workspace { get; init; }
+    public required byte[] Hash { get; init; }
+
+    /// <summary>The first characters of the key, shown by <c>keys list</c> to tell keys apart.</summary>
+    public required string Prefix { get; init; }
+    public required string Plan { get; init; }
+    public KeyScope Scope { get; init; }
+    public required DateTimeOffset CreatedAt { get; init; }
+    public DateTimeOffset? RevokedAt { get; init; }
+}

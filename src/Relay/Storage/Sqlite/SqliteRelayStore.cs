@@ -1,0 +1,503 @@
+using System.Data;
+using Microsoft.Data.Sqlite;
+
+namespace CtxRelay.Relay.Storage.Sqlite;
+
+/// <summary>
+/// The embedded engine: one SQLite database (WAL, synchronous=FULL) in the data folder. Payload bytes
+/// live in 1 MiB chunks written in one short transaction after the upload has been spooled, so a slow
+/// uploader never holds the write lock and a reader never sees half a payload. Live fan-out is in
+/// process: one relay per data folder.
+/// </summary>
+internal sealed class SqliteRelayStore : IRelayStore
+{
+    internal const int ChunkSize = 1024 * 1024;
+
+    private readonly string _connectionString;
+    private readonly LocalFanout _fanout = new();
+    private readonly SemaphoreSlim _writeGate = new(1, 1);
+
+    public SqliteRelayStore(string dataDirectory)
+    {
+        Directory.CreateDirectory(dataDirectory);
+        DatabasePath = Path.Combine(dataDirectory, "relay.db");
+        _connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = DatabasePath,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Pooling = true,
+            DefaultTimeout = 30,
+        }.ToString();
+    }
+
+    public string DatabasePath { get; }
+
+    public async Task InitializeAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(connection, """
+            PRAGMA journal_mode = WAL;
+            CREATE TABLE IF NOT EXISTS api_keys (
+                id TEXT PRIMARY KEY, workspace TEXT NOT NULL, hash BLOB NOT NULL UNIQUE, prefix TEXT NOT NULL,
+                plan TEXT NOT NULL, scope INTEGER NOT NULL, created_at INTEGER NOT NULL, revoked_at INTEGER NULL);
+            CREATE TABLE IF NOT EXISTS payloads (
+                id TEXT PRIMARY KEY, workspace TEXT NOT NULL, channel TEXT NULL, metadata TEXT NOT NULL,
+                content_type TEXT NOT NULL, size INTEGER NOT NULL, etag TEXT NOT NULL, encrypted INTEGER NOT NULL,
+                created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL);
+            CREATE INDEX IF NOT EXISTS payloads_expiry ON payloads (expires_at);
+            CREATE INDEX IF NOT EXISTS payloads_workspace ON payloads (workspace);
+            CREATE TABLE IF NOT EXISTS chunks (
+                payload_id TEXT NOT NULL, idx INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (payload_id, idx));
+            CREATE TABLE IF NOT EXISTS channels (
+                workspace TEXT NOT NULL, channel TEXT NOT NULL, last_seq INTEGER NOT NULL, PRIMARY KEY (workspace, channel));
+            CREATE TABLE IF NOT EXISTS events (
+                workspace TEXT NOT NULL, channel TEXT NOT NULL, seq INTEGER NOT NULL, ts INTEGER NOT NULL, type INTEGER NOT NULL,
+                metadata TEXT NOT NULL, payload_id TEXT NULL, url TEXT NULL, data TEXT NULL,
+                PRIMARY KEY (workspace, channel, seq));
+            CREATE INDEX IF NOT EXISTS events_ts ON events (ts);
+            """, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task SavePayloadAsync(PayloadRecord payload, Stream content, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[ChunkSize];
+        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+            await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+
+            await using (var insert = connection.CreateCommand())
+            {
+                insert.CommandText = """
+                    INSERT INTO payloads (id, workspace, channel, metadata, content_type, size, etag, encrypted, created_at, expires_at)
+                    VALUES ($id, $ws, $channel, $metadata, $type, $size, $etag, $encrypted, $created, $expires)
+                    """;
+                insert.Parameters.AddWithValue("$id", payload.Id);
+                insert.Parameters.AddWithValue("$ws", payload.Workspace);
+                insert.Parameters.AddWithValue("$channel", (object?)payload.Channel ?? DBNull.Value);
+                insert.Parameters.AddWithValue("$metadata", payload.MetadataJson);
+                insert.Parameters.AddWithValue("$type", payload.ContentType);
+                insert.Parameters.AddWithValue("$size", payload.Size);
+                insert.Parameters.AddWithValue("$etag", payload.ETag);
+                insert.Parameters.AddWithValue("$encrypted", payload.Encrypted);
+                insert.Parameters.AddWithValue("$created", payload.CreatedAt.ToUnixTimeMilliseconds());
+                insert.Parameters.AddWithValue("$expires", payload.ExpiresAt.ToUnixTimeMilliseconds());
+                await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            await using (var chunk = connection.CreateCommand())
+            {
+                chunk.CommandText = "INSERT INTO chunks (payload_id, idx, data) VALUES ($id, $idx, $data)";
+                chunk.Parameters.AddWithValue("$id", payload.Id);
+                var index = chunk.Parameters.Add("$idx", SqliteType.Integer);
+                var data = chunk.Parameters.Add("$data", SqliteType.Blob);
+                var chunkIndex = 0;
+                int filled;
+                while ((filled = await content.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false)) > 0)
+                {
+                    index.Value = chunkIndex++;
+                    data.Value = filled == buffer.Length ? buffer : buffer[..filled];
+                    await chunk.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    public async Task<PayloadRecord?> GetPayloadAsync(string workspace, string id, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await ReadRecordAsync(connection, workspace, id, now, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<PayloadContent?> OpenPayloadAsync(string workspace, string id, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            // One read transaction for record and chunks: a concurrent delete or sweep cannot tear the read.
+            var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(IsolationLevel.Serializable, cancellationToken).ConfigureAwait(false);
+            var record = await ReadRecordAsync(connection, workspace, id, now, cancellationToken).ConfigureAwait(false);
+            if (record is null)
+            {
+                await transaction.DisposeAsync().ConfigureAwait(false);
+                await connection.DisposeAsync().ConfigureAwait(false);
+                return null;
+            }
+
+            var command = connection.CreateCommand();
+            command.CommandText = "SELECT data FROM chunks WHERE payload_id = $id ORDER BY idx";
+            command.Parameters.AddWithValue("$id", id);
+            var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, cancellationToken).ConfigureAwait(false);
+            var owner = new Owner(reader, command, transaction, connection);
+            return new PayloadContent(record, new ChunkReaderStream(reader, record.Size), owner);
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    public async Task<bool> DeletePayloadAsync(string workspace, string id, CancellationToken cancellationToken)
+    {
+        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+            await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            await using var command = connection.CreateCommand();
+            command.CommandText = """
+                DELETE FROM chunks WHERE payload_id = (SELECT id FROM payloads WHERE id = $id AND workspace = $ws);
+                DELETE FROM payloads WHERE id = $id AND workspace = $ws;
+                """;
+            command.Parameters.AddWithValue("$id", id);
+            command.Parameters.AddWithValue("$ws", workspace);
+            var deleted = await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return deleted > 0;
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    public async Task<long> GetStoredBytesAsync(string workspace, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COALESCE(SUM(size), 0) FROM payloads WHERE workspace = $ws AND expires_at > $now";
+        command.Parameters.AddWithValue("$ws", workspace);
+        command.Parameters.AddWithValue("$now", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    public async Task<int> SweepAsync(DateTimeOffset now, ChannelRetention retention, CancellationToken cancellationToken)
+    {
+        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+            await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            await using var command = connection.CreateCommand();
+            command.CommandText = """
+                DELETE FROM chunks WHERE payload_id IN (SELECT id FROM payloads WHERE expires_at <= $now);
+                DELETE FROM payloads WHERE expires_at <= $now;
+                SELECT changes();
+                """;
+            command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+            var removed = Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
+
+            await using var events = connection.CreateCommand();
+            events.CommandText = """
+                DELETE FROM events WHERE ts <= $oldest;
+                DELETE FROM events WHERE seq <= (SELECT c.last_seq FROM channels c WHERE c.workspace = events.workspace AND c.channel = events.channel) - $max;
+                """;
+            events.Parameters.AddWithValue("$oldest", (now - retention.MaxAge).ToUnixTimeMilliseconds());
+            events.Parameters.AddWithValue("$max", retention.MaxEvents);
+            await events.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return removed;
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    public async Task<ChannelEvent> AppendEventAsync(string workspace, string channel, NewChannelEvent channelEvent, CancellationToken cancellationToken)
+    {
+        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ChannelEvent appended;
+            await using (var connection = await OpenAsync(cancellationToken).ConfigureAwait(false))
+            {
+                await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+                await using var command = connection.CreateCommand();
+                command.CommandText = """
+                    INSERT INTO channels (workspace, channel, last_seq) VALUES ($ws, $ch, 1)
+                        ON CONFLICT (workspace, channel) DO UPDATE SET last_seq = last_seq + 1;
+                    INSERT INTO events (workspace, channel, seq, ts, type, metadata, payload_id, url, data)
+                        SELECT $ws, $ch, last_seq, $ts, $type, $metadata, $pid, $url, $data FROM channels WHERE workspace = $ws AND channel = $ch;
+                    SELECT last_seq FROM channels WHERE workspace = $ws AND channel = $ch;
+                    """;
+                var now = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+                command.Parameters.AddWithValue("$ws", workspace);
+                command.Parameters.AddWithValue("$ch", channel);
+                command.Parameters.AddWithValue("$ts", now.ToUnixTimeMilliseconds());
+                command.Parameters.AddWithValue("$type", (int)channelEvent.Type);
+                command.Parameters.AddWithValue("$metadata", channelEvent.MetadataJson);
+                command.Parameters.AddWithValue("$pid", (object?)channelEvent.PayloadId ?? DBNull.Value);
+                command.Parameters.AddWithValue("$url", (object?)channelEvent.Url ?? DBNull.Value);
+                command.Parameters.AddWithValue("$data", (object?)channelEvent.Data ?? DBNull.Value);
+                var seq = Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                appended = new ChannelEvent(channel, seq, now, channelEvent.Type, channelEvent.MetadataJson, channelEvent.PayloadId, channelEvent.Url, channelEvent.Data);
+            }
+
+            // Still inside the gate: live subscribers receive events in seq order.
+            await _fanout.PublishAsync(workspace, channel, appended).ConfigureAwait(false);
+            return appended;
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    public async Task<IReadOnlyList<ChannelEvent>> ReadEventsAsync(string workspace, string channel, long afterSeq, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT seq, ts, type, metadata, payload_id, url, data FROM events
+            WHERE workspace = $ws AND channel = $ch AND seq > $after ORDER BY seq LIMIT $limit
+            """;
+        command.Parameters.AddWithValue("$ws", workspace);
+        command.Parameters.AddWithValue("$ch", channel);
+        command.Parameters.AddWithValue("$after", afterSeq);
+        command.Parameters.AddWithValue("$limit", limit);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var events = new List<ChannelEvent>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            events.Add(new ChannelEvent(
+                channel,
+                reader.GetInt64(0),
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)),
+                (ChannelEventType)reader.GetInt32(2),
+                reader.GetString(3),
+                reader.IsDBNull(4) ? null : reader.GetString(4),
+                reader.IsDBNull(5) ? null : reader.GetString(5),
+                reader.IsDBNull(6) ? null : reader.GetString(6)));
+        }
+
+        return events;
+    }
+
+    public Task<IAsyncDisposable> SubscribeAsync(string workspace, string channel, Func<ChannelEvent, ValueTask> onEvent, CancellationToken cancellationToken)
+        => Task.FromResult(_fanout.Subscribe(workspace, channel, onEvent));
+
+    public async Task CreateKeyAsync(ApiKeyRecord key, CancellationToken cancellationToken)
+    {
+        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+            await using var command = connection.CreateCommand();
+            command.CommandText = """
+                INSERT INTO api_keys (id, workspace, hash, prefix, plan, scope, created_at, revoked_at)
+                VALUES ($id, $ws, $hash, $prefix, $plan, $scope, $created, NULL)
+                """;
+            command.Parameters.AddWithValue("$id", key.Id);
+            command.Parameters.AddWithValue("$ws", key.Workspace);
+            command.Parameters.AddWithValue("$hash", key.Hash);
+            command.Parameters.AddWithValue("$prefix", key.Prefix);
+            command.Parameters.AddWithValue("$plan", key.Plan);
+            command.Parameters.AddWithValue("$scope", (int)key.Scope);
+            command.Parameters.AddWithValue("$created", key.CreatedAt.ToUnixTimeMilliseconds());
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    public async Task<ApiKeyRecord?> FindKeyAsync(byte[] hash, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT id, workspace, hash, prefix, plan, scope, created_at, revoked_at FROM api_keys WHERE hash = $hash";
+        command.Parameters.AddWithValue("$hash", hash);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? ReadKey(reader) : null;
+    }
+
+    public async Task<IReadOnlyList<ApiKeyRecord>> ListKeysAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT id, workspace, hash, prefix, plan, scope, created_at, revoked_at FROM api_keys ORDER BY workspace, created_at";
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var keys = new List<ApiKeyRecord>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            keys.Add(ReadKey(reader));
+        }
+
+        return keys;
+    }
+
+    public async Task<bool> RevokeKeyAsync(string keyId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+            await using var command = connection.CreateCommand();
+            command.CommandText = "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $now) WHERE id = $id";
+            command.Parameters.AddWithValue("$id", keyId);
+            command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0;
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _writeGate.Dispose();
+        SqliteConnection.ClearAllPools();
+        return ValueTask.CompletedTask;
+    }
+
+    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(connection, "PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000;", cancellationToken).ConfigureAwait(false);
+        return connection;
+    }
+
+    private static async Task ExecuteAsync(SqliteConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<PayloadRecord?> ReadRecordAsync(SqliteConnection connection, string workspace, string id, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT channel, metadata, content_type, size, etag, encrypted, created_at, expires_at
+            FROM payloads WHERE id = $id AND workspace = $ws AND expires_at > $now
+            """;
+        command.Parameters.AddWithValue("$id", id);
+        command.Parameters.AddWithValue("$ws", workspace);
+        command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            return null;
+        }
+
+        return new PayloadRecord
+        {
+            Workspace = workspace,
+            Id = id,
+            Channel = reader.IsDBNull(0) ? null : reader.GetString(0),
+            MetadataJson = reader.GetString(1),
+            ContentType = reader.GetString(2),
+            Size = reader.GetInt64(3),
+            ETag = reader.GetString(4),
+            Encrypted = reader.GetBoolean(5),
+            CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6)),
+            ExpiresAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(7)),
+        };
+    }
+
+    private static ApiKeyRecord ReadKey(SqliteDataReader reader) => new()
+    {
+        Id = reader.GetString(0),
+        Workspace = reader.GetString(1),
+        Hash = (byte[])reader.GetValue(2),
+        Prefix = reader.GetString(3),
+        Plan = reader.GetString(4),
+        Scope = (KeyScope)reader.GetInt32(5),
+        CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6)),
+        RevokedAt = reader.IsDBNull(7) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(7)),
+    };
+
+    private sealed class Owner(SqliteDataReader reader, SqliteCommand command, SqliteTransaction transaction, SqliteConnection connection) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await reader.DisposeAsync().ConfigureAwait(false);
+            await command.DisposeAsync().ConfigureAwait(false);
+            await transaction.DisposeAsync().ConfigureAwait(false);
+            await connection.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Reads the chunk rows one after another as one stream, one chunk in memory at a time.</summary>
+    private sealed class ChunkReaderStream(SqliteDataReader reader, long length) : Stream
+    {
+        private Stream? _current;
+        private long _position;
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => length;
+        public override long Position { get => _position; set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            while (true)
+            {
+                if (_current is null)
+                {
+                    if (!reader.Read())
+                    {
+                        return 0;
+                    }
+
+                    _current = reader.GetStream(0);
+                }
+
+                var read = _current.Read(buffer);
+                if (read > 0)
+                {
+                    _position += read;
+                    return read;
+                }
+
+                _current.Dispose();
+                _current = null;
+            }
+        }
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            return ValueTask.FromResult(Read(buffer.Span));
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+            => ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                _current?.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
+    }
+}

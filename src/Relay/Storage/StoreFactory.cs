@@ -1,0 +1,25 @@
+using CtxRelay.Relay.Storage.Sqlite;
+
+namespace CtxRelay.Relay.Storage;
+
+/// <summary>Builds the configured engine: <c>Storage:Engine</c> = <c>sqlite</c> (default) or <c>redis</c>.</summary>
+internal static class StoreFactory
+{
+    public static IRelayStore Create(StorageOptions storage, RelayOptions relay)
+        => storage.Engine.ToLowerInvariant() switch
+        {
+            "sqlite" or "embedded" or "" => new SqliteRelayStore(relay.DataDirectory),
+            "redis" => CreateRedis(storage),
+            var other => throw new InvalidOperationException($"Unknown storage engine '{other}': set Storage:Engine to 'sqlite' or 'redis'."),
+        };
+
+    private static IRelayStore CreateRedis(StorageOptions storage)
+    {
+        if (string.IsNullOrWhiteSpace(storage.Redis))
+        {
+            throw new InvalidOperationException("Storage:Engine is 'redis' but Storage:Redis is empty: set it to a connection string such as 'localhost:6379'.");
+        }
+
+        throw new InvalidOperationException("The redis engine is not available in this build yet; use Storage:Engine=sqlite.");
+    }
+}

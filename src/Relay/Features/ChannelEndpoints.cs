@@ -249,19 +249,23 @@ internal static class ChannelEndpoints
         }
         finally
         {
-            if (socket.State == WebSocketState.Open && !overflowed)
+            await closed.CancelAsync().ConfigureAwait(false);
+            await receiving.ConfigureAwait(false);
+            if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived && !overflowed)
             {
                 try
                 {
-                    await socket.CloseOutputAsync(WebSocketCloseStatus.EndpointUnavailable, "relay stopping", CancellationToken.None).ConfigureAwait(false);
+                    // Answer the client's close, or tell it the relay is going away (it reconnects with since=).
+                    var (status, reason) = socket.State == WebSocketState.CloseReceived
+                        ? (WebSocketCloseStatus.NormalClosure, "bye")
+                        : (WebSocketCloseStatus.EndpointUnavailable, "relay stopping");
+                    await socket.CloseOutputAsync(status, reason, CancellationToken.None).ConfigureAwait(false);
                 }
                 catch (WebSocketException)
                 {
                 }
             }
 
-            await closed.CancelAsync().ConfigureAwait(false);
-            await receiving.ConfigureAwait(false);
             Log.SubscriberLeft(logger, caller.Workspace, channel);
         }
 

@@ -1,0 +1,120 @@
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text.Json.Nodes;
+using CtxRelay.Testing;
+
+namespace CtxRelay.Relay.Tests;
+
+/// <summary>The built relay as a process: durability across kill -9 and restarts, and its CLI.</summary>
+public sealed class ProcessTests : IDisposable
+{
+    private readonly string _data = Path.Combine(Path.GetTempPath(), "contextrelay-tests", "proc-" + Guid.NewGuid().ToString("N"));
+    private readonly string _key = "cr_live_" + RandomNumberGenerator.GetString("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 40);
+
+    [Fact]
+    public async Task A_push_acknowledged_right_before_kill_9_survives_the_restart()
+    {
+        var port = RelayProcess.FreePort();
+        var pushed = new List<(string Id, byte[] Body)>();
+        await using (var relay = await RelayProcess.StartAsync(_data, port, _key))
+        {
+            using var http = Client(relay);
+            for (var i = 0; i < 20; i++)
+            {
+                var body = RandomNumberGenerator.GetBytes(i == 19 ? 3 * 1024 * 1024 : 1000 + i);
+                using var response = await Http.PushRawAsync(http, body, "?channel=durable");
+                var id = (await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
+                pushed.Add((id, body));
+            }
+
+            await relay.KillAsync(); // immediately after the last answer
+        }
+
+        await using var restarted = await RelayProcess.StartAsync(_data, port, _key);
+        using var again = Client(restarted);
+        foreach (var (id, body) in pushed)
+        {
+            Assert.Equal(body, await again.GetByteArrayAsync($"pull/{id}"));
+        }
+
+        // Channel sequence numbers continue after the restart.
+        var history = await again.GetFromJsonAsync<JsonObject>("channels/durable/history?since=0&limit=100");
+        Assert.Equal(Enumerable.Range(1, 20), history!["events"]!.AsArray().Select(e => (int)e!["seq"]!.GetValue<long>()));
+        using var published = await again.PostAsJsonAsync("publish/durable", new { data = "after restart" });
+        Assert.Equal(21, (await published.Content.ReadFromJsonAsync<JsonObject>())!["seq"]!.GetValue<long>());
+    }
+
+    [Fact]
+    public async Task Serve_creates_the_dev_workspace_with_the_environment_key_and_keys_commands_manage_keys()
+    {
+        var port = RelayProcess.FreePort();
+        await using (var relay = await RelayProcess.StartAsync(_data, port, _key))
+        {
+            using var http = Client(relay);
+            await Http.PushJsonAsync(http, new { data = "dev works" });
+            Assert.Contains("CONTEXTRELAY_API_KEY", relay.Output, StringComparison.Ordinal);
+        }
+
+        var (code, stdout, stderr) = await RelayProcess.RunCliAsync("keys", "create", "--workspace", "acme", "--data", _data);
+        Assert.True(code == 0, stderr);
+        var acmeKey = stdout.Trim();
+        Assert.Matches("^cr_live_[A-Za-z0-9]{40}$", acmeKey);
+        Assert.Contains("only this once", stderr, StringComparison.Ordinal);
+
+        var list = await RelayProcess.RunCliAsync("keys", "list", "--data", _data);
+        Assert.Equal(0, list.ExitCode);
+        Assert.Contains("acme", list.StdOut, StringComparison.Ordinal);
+        Assert.Contains("dev", list.StdOut, StringComparison.Ordinal);
+        Assert.DoesNotContain(acmeKey, list.StdOut, StringComparison.Ordinal); // only hashes are stored
+        Assert.DoesNotContain(_key, list.StdOut, StringComparison.Ordinal);
+        Assert.DoesNotContain(acmeKey, await File.ReadAllTextAsync(Path.Combine(_data, "relay.db"), System.Text.Encoding.Latin1), StringComparison.Ordinal);
+
+        await using (var relay = await RelayProcess.StartAsync(_data, port, _key))
+        {
+            using var acme = Client(relay, acmeKey);
+            await Http.PushJsonAsync(acme, new { data = "acme works" });
+
+            var keyId = list.StdOut.Split('\n').Single(l => l.Contains("acme", StringComparison.Ordinal)).Split(' ')[0];
+            var revoked = await RelayProcess.RunCliAsync("keys", "revoke", keyId, "--data", _data);
+            Assert.True(revoked.ExitCode == 0, revoked.StdErr);
+
+            // The relay caches verified keys for Relay:KeyCacheDuration (10 s by default).
+            await Wait.Until(async () => (await acme.PostAsJsonAsync("push", new { data = "x" })).StatusCode == System.Net.HttpStatusCode.Unauthorized, "the revoked key to be refused", TimeSpan.FromSeconds(30));
+        }
+    }
+
+    [Fact]
+    public async Task Cli_errors_are_one_line_that_names_the_fix_and_exit_non_zero()
+    {
+        var badWorkspace = await RelayProcess.RunCliAsync("keys", "create", "--workspace", "bad name!", "--data", _data);
+        Assert.Equal(1, badWorkspace.ExitCode);
+        Assert.Contains("valid workspace name", badWorkspace.StdErr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", badWorkspace.StdErr, StringComparison.Ordinal);
+
+        var unknownKey = await RelayProcess.RunCliAsync("keys", "revoke", "key_nope", "--data", _data);
+        Assert.Equal(1, unknownKey.ExitCode);
+        Assert.Contains("keys list", unknownKey.StdErr, StringComparison.Ordinal);
+
+        var missing = await RelayProcess.RunCliAsync("keys", "create", "--data", _data);
+        Assert.NotEqual(0, missing.ExitCode);
+        Assert.Contains("--workspace", missing.StdErr + missing.StdOut, StringComparison.Ordinal);
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(_data, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private HttpClient Client(RelayProcess relay, string? key = null)
+    {
+        var http = new HttpClient { BaseAddress = new Uri(relay.BaseUrl + "/") };
+        http.DefaultRequestHeaders.Authorization = new("Bearer", key ?? _key);
+        return http;
+    }
+}

@@ -112,7 +112,6 @@ public sealed class RelaySubscription : IAsyncDisposable
                 Reconnected?.Invoke(this);
             }
         });
-        _client.DisconnectionHappened.Subscribe(_ => _client.Url = BuildUrl());
 
         using var registration = cancellationToken.Register(() => _disposed.Cancel());
         try
@@ -121,8 +120,15 @@ public sealed class RelaySubscription : IAsyncDisposable
         }
         catch (Exception ex) when (ex is not RelayException && !cancellationToken.IsCancellationRequested)
         {
-            throw ex.InnerException as RelayException ?? new RelayUnavailableException(
-                $"Cannot subscribe to '{Channel}' on {options.BaseUrl}: {ex.GetBaseException().Message}", innerException: ex);
+            for (var inner = ex; inner is not null; inner = inner.InnerException)
+            {
+                if (inner is RelayException relayException)
+                {
+                    throw relayException;
+                }
+            }
+
+            throw new RelayUnavailableException($"Cannot subscribe to '{Channel}' on {options.BaseUrl}: {ex.GetBaseException().Message}", innerException: ex);
         }
 
         cancellationToken.ThrowIfCancellationRequested();
@@ -209,13 +215,16 @@ public sealed class RelaySubscription : IAsyncDisposable
             Interlocked.Increment(ref _connections);
             return socket;
         }
-        catch (WebSocketException ex) when (socket.HttpStatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden or HttpStatusCode.NotFound or HttpStatusCode.TooManyRequests)
+        catch (WebSocketException) when (socket.HttpStatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden or HttpStatusCode.TooManyRequests)
         {
             var status = socket.HttpStatusCode;
             socket.Dispose();
-            throw ContextRelay.TranslateFailure(status, problem: null, retryAfter: null, what: $"subscribe to '{Channel}'") is var relayEx
-                ? new WebSocketException(relayEx.Message, relayEx)
-                : ex;
+            throw ContextRelay.TranslateFailure(status, problem: null, retryAfter: null, what: $"subscribe to '{Channel}'");
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
         }
     }
 

@@ -150,6 +150,7 @@ internal static class ChannelEndpoints
         IRelayStore store,
         IOptions<RelayOptions> options,
         ILoggerFactory loggers,
+        IHostApplicationLifetime lifetime,
         CancellationToken cancellationToken)
     {
         if (!http.WebSockets.IsWebSocketRequest)
@@ -202,7 +203,7 @@ internal static class ChannelEndpoints
         }).ConfigureAwait(false);
         Log.SubscriberJoined(logger, caller.Workspace, channel, since ?? -1);
 
-        using var closed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using var closed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lifetime.ApplicationStopping);
         var receiving = DrainIncomingAsync(socket, closed);
         var buffer = new ArrayBufferWriter<byte>();
         try

@@ -20,6 +20,6 @@ internal static class StoreFactory
             throw new InvalidOperationException("Storage:Engine is 'redis' but Storage:Redis is empty: set it to a connection string such as 'localhost:6379'.");
         }
 
-        throw new InvalidOperationException("The redis engine is not available in this build yet; use Storage:Engine=sqlite.");
+        return new Redis.RedisRelayStore(storage);
     }
 }

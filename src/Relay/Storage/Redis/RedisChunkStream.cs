@@ -1,0 +1,128 @@
+using StackExchange.Redis;
+
+namespace CtxRelay.Relay.Storage.Redis;
+
+/// <summary>
+/// A payload's bytes read chunk by chunk: one GET per chunk (pooled leases, never the whole payload in
+/// one reply), with the next chunk requested while the current one is being copied out. A chunk that
+/// vanished mid-read (the payload was deleted) ends the read with an <see cref="IOException"/>.
+/// </summary>
+internal sealed class RedisChunkStream(IDatabase database, RedisKeys keys, string workspace, string id, int chunks, long length) : Stream
+{
+    private int _requested;
+    private Task<Lease<byte>?>? _next;
+    private Lease<byte>? _current;
+    private int _offset;
+    private long _position;
+
+    public override bool CanRead => true;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => false;
+
+    public override long Length => length;
+
+    public override long Position { get => _position; set => throw new NotSupportedException(); }
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        if (buffer.IsEmpty)
+        {
+            return 0;
+        }
+
+        while (_current is null || _offset == _current.Length)
+        {
+            _current?.Dispose();
+            _current = null;
+            if (!HasMoreChunks)
+            {
+                return 0;
+            }
+
+            _current = await NextChunkAsync(cancellationToken).ConfigureAwait(false);
+            _offset = 0;
+        }
+
+        var count = Math.Min(buffer.Length, _current.Length - _offset);
+        _current.Memory.Slice(_offset, count).CopyTo(buffer);
+        _offset += count;
+        _position += count;
+        return count;
+    }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+        => ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    /// <summary>Writes each chunk straight from its lease, without copying it through a buffer.</summary>
+    public override async Task CopyToAsync(Stream destination, int bufferSize, CancellationToken cancellationToken)
+    {
+        if (_current is not null && _offset < _current.Length)
+        {
+            await destination.WriteAsync(_current.Memory[_offset..], cancellationToken).ConfigureAwait(false);
+            _position += _current.Length - _offset;
+        }
+
+        _current?.Dispose();
+        _current = null;
+        while (HasMoreChunks)
+        {
+            using var chunk = await NextChunkAsync(cancellationToken).ConfigureAwait(false);
+            await destination.WriteAsync(chunk.Memory, cancellationToken).ConfigureAwait(false);
+            _position += chunk.Length;
+        }
+    }
+
+    /// <summary>Synchronous reads would block a thread on the network: use ReadAsync / CopyToAsync.</summary>
+    public override int Read(byte[] buffer, int offset, int count)
+        => throw new NotSupportedException("Payload streams from Redis are read asynchronously: use ReadAsync or CopyToAsync.");
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _current?.Dispose();
+            _current = null;
+            if (_next is { IsCompletedSuccessfully: true } next)
+            {
+                next.Result?.Dispose();
+            }
+
+            _next = null;
+        }
+
+        base.Dispose(disposing);
+    }
+
+    private bool HasMoreChunks => _next is not null || _requested < chunks;
+
+    private async Task<Lease<byte>> NextChunkAsync(CancellationToken cancellationToken)
+    {
+        var pending = _next ?? Fetch();
+        _next = _requested < chunks ? Fetch() : null;
+        Lease<byte>? lease;
+        try
+        {
+            lease = await pending.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (RedisRelayStore.IsUnavailable(ex))
+        {
+            throw RedisRelayStore.Unavailable(ex);
+        }
+
+        return lease ?? throw new IOException($"Payload {id} was deleted or expired while it was being read.");
+    }
+
+    private Task<Lease<byte>?> Fetch() => database.StringGetLeaseAsync(keys.Chunk(workspace, id, _requested++));
+}

@@ -1,0 +1,647 @@
+using System.Buffers;
+using System.Globalization;
+using StackExchange.Redis;
+
+namespace CtxRelay.Relay.Storage.Redis;
+
+/// <summary>
+/// The shared engine: everything in Redis, so any number of relays behind a load balancer serve the same
+/// workspaces (see <see cref="RedisKeys"/> for the layout).
+/// <list type="bullet">
+/// <item>Payloads: bytes in <see cref="DefaultChunkSize"/> chunks written with a small window of pipelined
+/// SETs, then the record hash written last by one script (no record → not found, so a reader never sees
+/// half a payload). The record expires natively at ExpiresAt; chunks a minute later, so a read that
+/// started just before expiry can finish. Reads stream chunk by chunk. No single command carries more
+/// than one chunk, so a 25 MB payload never holds Redis — or this relay's connection — for long.</item>
+/// <item>Events: per channel a seq counter and a sorted set (score = seq); one script does INCR, ZADD,
+/// trimming and PUBLISH, so seq order is publish order. Each relay keeps one pub/sub subscription per
+/// channel with local subscribers (<see cref="ChannelFeed"/>).</item>
+/// <item>Usage: a per-workspace byte counter, INCRBY on save and DECRBY when a payload is deleted or
+/// swept. Redis expires records by itself but cannot adjust the counter, so expired payloads stay counted
+/// until a sweep or a usage read forgets them through the expiry index — and a usage read does that
+/// first, so the figure it returns counts only payloads live at that moment.</item>
+/// </list>
+/// Durability is Redis's: configure AOF/RDB persistence there if payloads must survive a Redis restart.
+/// When Redis cannot be reached, calls fail fast with <see cref="StorageUnavailableException"/> (no
+/// queueing while disconnected) and the connection, subscriptions included, comes back by itself.
+/// </summary>
+internal sealed class RedisRelayStore : IRelayStore
+{
+    /// <summary>256 KiB: small enough that one command is sub-millisecond work for Redis, big enough for throughput.</summary>
+    internal const int DefaultChunkSize = 256 * 1024;
+
+    private const int WriteWindow = 4;
+    private const int ReapBatch = 100;
+    private const int ShortTimeoutMilliseconds = 2000;
+    private static readonly TimeSpan ChunkGrace = TimeSpan.FromMinutes(1);
+
+    private readonly string _configuration;
+    private readonly RedisKeys _keys;
+    private readonly int _chunkSize;
+    private readonly SemaphoreSlim _feedsGate = new(1, 1);
+    private readonly Dictionary<(string Workspace, string Channel), ChannelFeed> _feeds = [];
+    private ConnectionMultiplexer? _redis;
+    private ChannelRetention? _retention;
+
+    public RedisRelayStore(StorageOptions options, int chunkSize = DefaultChunkSize)
+    {
+        if (string.IsNullOrWhiteSpace(options.Redis))
+        {
+            throw new ArgumentException("Storage:Redis is empty: set it to a connection string such as 'localhost:6379'.", nameof(options));
+        }
+
+        ArgumentOutOfRangeException.ThrowIfLessThan(chunkSize, 1024);
+        _configuration = options.Redis;
+        _keys = new RedisKeys(options.RedisPrefix);
+        _chunkSize = chunkSize;
+    }
+
+    private IDatabase Database => (_redis ?? throw new InvalidOperationException("The Redis store has not been initialized.")).GetDatabase();
+
+    public async Task InitializeAsync(CancellationToken cancellationToken)
+    {
+        var configuration = ConfigurationOptions.Parse(_configuration);
+        configuration.AbortOnConnectFail = false;
+        configuration.BacklogPolicy = BacklogPolicy.FailFast;
+        configuration.ReconnectRetryPolicy = new LinearRetry(1000);
+        configuration.ClientName ??= "contextrelay-relay";
+
+        // Fail fast when Redis is down, unless the connection string asks otherwise.
+        if (!Mentions("connectTimeout"))
+        {
+            configuration.ConnectTimeout = ShortTimeoutMilliseconds;
+        }
+
+        if (!Mentions("syncTimeout"))
+        {
+            configuration.SyncTimeout = ShortTimeoutMilliseconds;
+        }
+
+        if (!Mentions("asyncTimeout"))
+        {
+            configuration.AsyncTimeout = ShortTimeoutMilliseconds;
+        }
+
+        _redis = await ConnectionMultiplexer.ConnectAsync(configuration).WaitAsync(cancellationToken).ConfigureAwait(false);
+        _redis.ConnectionRestored += OnConnectionRestored;
+        try
+        {
+            await Database.PingAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsUnavailable(ex))
+        {
+            throw new StorageUnavailableException(
+                $"Cannot reach Redis at {string.Join(", ", configuration.EndPoints)} (Storage:Redis). Start Redis or fix the connection string.",
+                ex);
+        }
+
+        bool Mentions(string option) => _configuration.Contains(option + "=", StringComparison.OrdinalIgnoreCase);
+    }
+
+    // ---- payloads -------------------------------------------------------------------------------
+
+    public Task SavePayloadAsync(PayloadRecord payload, Stream content, CancellationToken cancellationToken)
+        => Guard(SavePayloadCoreAsync(payload, content, cancellationToken));
+
+    public Task<PayloadRecord?> GetPayloadAsync(string workspace, string id, DateTimeOffset now, CancellationToken cancellationToken)
+        => Guard(GetPayloadCoreAsync(workspace, id, now));
+
+    public Task<PayloadContent?> OpenPayloadAsync(string workspace, string id, DateTimeOffset now, CancellationToken cancellationToken)
+        => Guard(OpenPayloadCoreAsync(workspace, id, now));
+
+    public Task<bool> DeletePayloadAsync(string workspace, string id, CancellationToken cancellationToken)
+        => Guard(DeletePayloadCoreAsync(workspace, id));
+
+    public Task<long> GetStoredBytesAsync(string workspace, CancellationToken cancellationToken)
+        => Guard(GetStoredBytesCoreAsync(workspace));
+
+    public Task<int> SweepAsync(DateTimeOffset now, ChannelRetention retention, CancellationToken cancellationToken)
+        => Guard(SweepCoreAsync(now, retention, cancellationToken));
+
+    // ---- channels -------------------------------------------------------------------------------
+
+    public Task<ChannelEvent> AppendEventAsync(string workspace, string channel, NewChannelEvent channelEvent, CancellationToken cancellationToken)
+        => Guard(AppendEventCoreAsync(workspace, channel, channelEvent));
+
+    public Task<IReadOnlyList<ChannelEvent>> ReadEventsAsync(string workspace, string channel, long afterSeq, int limit, CancellationToken cancellationToken)
+        => Guard(ReadEventsCoreAsync(workspace, channel, afterSeq, limit));
+
+    public Task<IAsyncDisposable> SubscribeAsync(string workspace, string channel, Func<ChannelEvent, ValueTask> onEvent, CancellationToken cancellationToken)
+        => Guard(SubscribeCoreAsync(workspace, channel, onEvent, cancellationToken));
+
+    // ---- keys -----------------------------------------------------------------------------------
+
+    public Task CreateKeyAsync(ApiKeyRecord key, CancellationToken cancellationToken)
+        => Guard(CreateKeyCoreAsync(key));
+
+    public Task<ApiKeyRecord?> FindKeyAsync(byte[] hash, CancellationToken cancellationToken)
+        => Guard(FindKeyCoreAsync(hash));
+
+    public Task<IReadOnlyList<ApiKeyRecord>> ListKeysAsync(CancellationToken cancellationToken)
+        => Guard(ListKeysCoreAsync());
+
+    public Task<bool> RevokeKeyAsync(string keyId, DateTimeOffset now, CancellationToken cancellationToken)
+        => Guard(RevokeKeyCoreAsync(keyId, now));
+
+    public async ValueTask DisposeAsync()
+    {
+        ChannelFeed[] feeds;
+        lock (_feeds)
+        {
+            feeds = [.. _feeds.Values];
+            _feeds.Clear();
+        }
+
+        foreach (var feed in feeds)
+        {
+            await feed.StopAsync().ConfigureAwait(false);
+        }
+
+        if (_redis is not null)
+        {
+            _redis.ConnectionRestored -= OnConnectionRestored;
+            await _redis.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _feedsGate.Dispose();
+    }
+
+    // ---- shared with the helpers --------------------------------------------------------------
+
+    /// <summary>Redis is down, unreachable, not answering in time, or not ready yet.</summary>
+    internal static bool IsUnavailable(Exception exception)
+        => exception is RedisConnectionException or RedisTimeoutException
+           || (exception is RedisServerException server
+               && (server.Message.StartsWith("LOADING", StringComparison.Ordinal)
+                   || server.Message.StartsWith("MASTERDOWN", StringComparison.Ordinal)
+                   || server.Message.StartsWith("TRYAGAIN", StringComparison.Ordinal)));
+
+    internal static StorageUnavailableException Unavailable(Exception exception)
+        => new("The relay's storage (Redis) is unreachable or not answering. Retry in a few seconds.", exception);
+
+    internal async Task<IReadOnlyList<ChannelEvent>> ReadEventsCoreAsync(string workspace, string channel, long afterSeq, int limit)
+    {
+        var members = await Database.SortedSetRangeByScoreAsync(
+            _keys.Events(workspace, channel),
+            start: afterSeq,
+            stop: double.PositiveInfinity,
+            exclude: Exclude.Start,
+            order: Order.Ascending,
+            skip: 0,
+            take: limit).ConfigureAwait(false);
+        var events = new List<ChannelEvent>(members.Length);
+        foreach (var member in members)
+        {
+            if (RedisEvents.TryDecode(channel, member, out var channelEvent))
+            {
+                events.Add(channelEvent);
+            }
+        }
+
+        return events;
+    }
+
+    internal async Task<long> ReadSeqAsync(string workspace, string channel)
+    {
+        var value = await Database.StringGetAsync(_keys.Seq(workspace, channel)).ConfigureAwait(false);
+        return value.IsNull ? 0 : (long)value;
+    }
+
+    private static async Task<T> Guard<T>(Task<T> operation)
+    {
+        try
+        {
+            return await operation.ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsUnavailable(ex))
+        {
+            throw Unavailable(ex);
+        }
+    }
+
+    private static async Task Guard(Task operation)
+    {
+        try
+        {
+            await operation.ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsUnavailable(ex))
+        {
+            throw Unavailable(ex);
+        }
+    }
+
+    private async Task SavePayloadCoreAsync(PayloadRecord payload, Stream content, CancellationToken cancellationToken)
+    {
+        var database = Database;
+        var (workspace, id) = (payload.Workspace, payload.Id);
+        var tracked = database.SetAddAsync(_keys.Workspaces, workspace);
+        var chunkExpiry = new Expiration(payload.ExpiresAt.UtcDateTime + ChunkGrace);
+
+        // A few chunks in flight at a time: throughput of pipelining, while other commands of this relay
+        // (and other clients of Redis) get their turn between chunks. A buffer is reused only after its
+        // SET has been answered, so the library has certainly written it out.
+        var pending = new Queue<(Task Write, byte[] Buffer)>(WriteWindow);
+        var chunks = 0;
+        try
+        {
+            while (true)
+            {
+                var buffer = ArrayPool<byte>.Shared.Rent(_chunkSize);
+                var filled = await content.ReadAtLeastAsync(buffer.AsMemory(0, _chunkSize), _chunkSize, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+                if (filled == 0)
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    break;
+                }
+
+                var value = (ReadOnlyMemory<byte>)buffer.AsMemory(0, filled);
+                pending.Enqueue((database.StringSetAsync(_keys.Chunk(workspace, id, chunks++), value, chunkExpiry), buffer));
+                if (pending.Count == WriteWindow)
+                {
+                    await CompleteOldestAsync(pending).ConfigureAwait(false);
+                }
+            }
+
+            while (pending.Count > 0)
+            {
+                await CompleteOldestAsync(pending).ConfigureAwait(false);
+            }
+
+            cancellationToken.ThrowIfCancellationRequested();
+            await tracked.ConfigureAwait(false);
+        }
+        catch
+        {
+            // Buffers still in flight are left to the GC. Chunks already written expire by themselves;
+            // try to free them now.
+            if (chunks > 0)
+            {
+                try
+                {
+                    var orphans = Enumerable.Range(0, chunks).Select(n => _keys.Chunk(workspace, id, n)).ToArray();
+                    _ = database.KeyDeleteAsync(orphans, CommandFlags.FireAndForget);
+                }
+                catch (Exception ex) when (IsUnavailable(ex))
+                {
+                }
+            }
+
+            throw;
+        }
+
+        // The record last: from here on the payload is visible, complete.
+        var values = new List<RedisValue>(24)
+        {
+            id,
+            payload.ExpiresAt.ToUnixTimeMilliseconds(),
+            payload.Size,
+            chunks,
+            "meta", payload.MetadataJson,
+            "type", payload.ContentType,
+            "size", payload.Size,
+            "etag", payload.ETag,
+            "enc", payload.Encrypted ? 1 : 0,
+            "created", payload.CreatedAt.ToUnixTimeMilliseconds(),
+            "expires", payload.ExpiresAt.ToUnixTimeMilliseconds(),
+            "chunks", chunks,
+        };
+        if (payload.Channel is not null)
+        {
+            values.Add("ch");
+            values.Add(payload.Channel);
+        }
+
+        await database.ScriptEvaluateAsync(
+            RedisScripts.SavePayload,
+            [_keys.Record(workspace, id), _keys.Expiries(workspace), _keys.Sizes(workspace), _keys.Bytes(workspace)],
+            [.. values]).ConfigureAwait(false);
+
+        static async Task CompleteOldestAsync(Queue<(Task Write, byte[] Buffer)> pending)
+        {
+            var (write, buffer) = pending.Peek();
+            await write.ConfigureAwait(false);
+            pending.Dequeue();
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private async Task<PayloadRecord?> GetPayloadCoreAsync(string workspace, string id, DateTimeOffset now)
+    {
+        var (record, _) = await ReadRecordAsync(workspace, id, now).ConfigureAwait(false);
+        return record;
+    }
+
+    private async Task<PayloadContent?> OpenPayloadCoreAsync(string workspace, string id, DateTimeOffset now)
+    {
+        var (record, chunks) = await ReadRecordAsync(workspace, id, now).ConfigureAwait(false);
+        return record is null
+            ? null
+            : new PayloadContent(record, new RedisChunkStream(Database, _keys, workspace, id, chunks, record.Size));
+    }
+
+    private async Task<(PayloadRecord? Record, int Chunks)> ReadRecordAsync(string workspace, string id, DateTimeOffset now)
+    {
+        var fields = await Database.HashGetAllAsync(_keys.Record(workspace, id)).ConfigureAwait(false);
+        if (fields.Length == 0)
+        {
+            return (null, 0);
+        }
+
+        string? channel = null, metadata = null, contentType = null, etag = null;
+        long size = 0, created = 0, expires = 0;
+        var encrypted = false;
+        var chunks = 0;
+        foreach (var field in fields)
+        {
+            switch ((string?)field.Name)
+            {
+                case "ch": channel = field.Value; break;
+                case "meta": metadata = field.Value; break;
+                case "type": contentType = field.Value; break;
+                case "etag": etag = field.Value; break;
+                case "size": size = (long)field.Value; break;
+                case "enc": encrypted = (long)field.Value != 0; break;
+                case "created": created = (long)field.Value; break;
+                case "expires": expires = (long)field.Value; break;
+                case "chunks": chunks = (int)field.Value; break;
+            }
+        }
+
+        var record = new PayloadRecord
+        {
+            Workspace = workspace,
+            Id = id,
+            Channel = channel,
+            MetadataJson = metadata ?? "{}",
+            ContentType = contentType ?? "application/octet-stream",
+            Size = size,
+            ETag = etag ?? string.Empty,
+            Encrypted = encrypted,
+            CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(created),
+            ExpiresAt = DateTimeOffset.FromUnixTimeMilliseconds(expires),
+        };
+        return record.ExpiresAt > now ? (record, chunks) : (null, 0);
+    }
+
+    private async Task<bool> DeletePayloadCoreAsync(string workspace, string id)
+    {
+        var existed = await Database.ScriptEvaluateAsync(
+            RedisScripts.DeletePayload,
+            [_keys.Record(workspace, id), _keys.Expiries(workspace), _keys.Sizes(workspace), _keys.Bytes(workspace)],
+            [id, _keys.WorkspacePrefix(workspace)]).ConfigureAwait(false);
+        return (long)existed == 1;
+    }
+
+    private async Task<long> GetStoredBytesCoreAsync(string workspace)
+    {
+        // Forget what expired since the last sweep first, so the counter holds live payloads only.
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        while (await ReapAsync(workspace, now).ConfigureAwait(false) == ReapBatch)
+        {
+        }
+
+        var bytes = await Database.StringGetAsync(_keys.Bytes(workspace)).ConfigureAwait(false);
+        return bytes.IsNull ? 0 : Math.Max(0, (long)bytes);
+    }
+
+    private async Task<int> ReapAsync(string workspace, long now)
+    {
+        var reaped = await Database.ScriptEvaluateAsync(
+            RedisScripts.ReapExpired,
+            [_keys.Expiries(workspace), _keys.Sizes(workspace), _keys.Bytes(workspace)],
+            [now, ReapBatch, _keys.WorkspacePrefix(workspace)]).ConfigureAwait(false);
+        return (int)reaped;
+    }
+
+    /// <summary>
+    /// Forgets expired payloads of every workspace (several relays may sweep at once: each payload goes
+    /// once, atomically) and trims every channel's events by count and age.
+    /// </summary>
+    private async Task<int> SweepCoreAsync(DateTimeOffset now, ChannelRetention retention, CancellationToken cancellationToken)
+    {
+        Volatile.Write(ref _retention, retention);
+        var database = Database;
+        var nowMs = now.ToUnixTimeMilliseconds();
+        var removed = 0;
+        await foreach (var workspace in database.SetScanAsync(_keys.Workspaces, pageSize: 250).WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            int reaped;
+            do
+            {
+                reaped = await ReapAsync(workspace!, nowMs).ConfigureAwait(false);
+                removed += reaped;
+            }
+            while (reaped == ReapBatch);
+        }
+
+        var cutoff = (now - retention.MaxAge).ToUnixTimeMilliseconds();
+        await foreach (var entry in database.SetScanAsync(_keys.Channels, pageSize: 250).WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            var text = (string)entry!;
+            var split = text.IndexOf('\n', StringComparison.Ordinal);
+            if (split < 0)
+            {
+                continue;
+            }
+
+            var left = await database.ScriptEvaluateAsync(
+                RedisScripts.TrimEvents,
+                [_keys.Events(text[..split], text[(split + 1)..])],
+                [retention.MaxEvents, cutoff]).ConfigureAwait(false);
+            if ((long)left == 0)
+            {
+                // An append racing with this re-adds the entry itself (and its events expire natively).
+                await database.SetRemoveAsync(_keys.Channels, entry).ConfigureAwait(false);
+            }
+        }
+
+        return removed;
+    }
+
+    private async Task<ChannelEvent> AppendEventCoreAsync(string workspace, string channel, NewChannelEvent channelEvent)
+    {
+        var database = Database;
+        var retention = Volatile.Read(ref _retention);
+        var append = database.ScriptEvaluateAsync(
+            RedisScripts.AppendEvent,
+            [_keys.Seq(workspace, channel), _keys.Events(workspace, channel)],
+            [RedisEvents.EncodeBody(channelEvent), retention?.MaxEvents ?? 0, (long)(retention?.MaxAge.TotalMilliseconds ?? 0)]);
+        var tracked = database.SetAddAsync(_keys.Channels, RedisKeys.ChannelEntry(workspace, channel));
+        var result = (RedisResult[])(await append.ConfigureAwait(false))!;
+        await tracked.ConfigureAwait(false);
+        return new ChannelEvent(
+            channel,
+            (long)result[0],
+            DateTimeOffset.FromUnixTimeMilliseconds((long)result[1]),
+            channelEvent.Type,
+            channelEvent.MetadataJson,
+            channelEvent.PayloadId,
+            channelEvent.Url,
+            channelEvent.Data);
+    }
+
+    private async Task<IAsyncDisposable> SubscribeCoreAsync(string workspace, string channel, Func<ChannelEvent, ValueTask> onEvent, CancellationToken cancellationToken)
+    {
+        var key = (workspace, channel);
+        await _feedsGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ChannelFeed? feed;
+            lock (_feeds)
+            {
+                _feeds.TryGetValue(key, out feed);
+            }
+
+            if (feed is null)
+            {
+                feed = new ChannelFeed(this, workspace, channel);
+                await feed.StartAsync(Database, _redis!.GetSubscriber(), _keys).ConfigureAwait(false);
+                lock (_feeds)
+                {
+                    _feeds[key] = feed;
+                }
+            }
+
+            feed.References++;
+            return new Subscription(this, key, feed, feed.Fanout.Subscribe(workspace, channel, onEvent));
+        }
+        finally
+        {
+            _feedsGate.Release();
+        }
+    }
+
+    private async ValueTask UnsubscribeAsync((string, string) key, ChannelFeed feed, IAsyncDisposable local)
+    {
+        await local.DisposeAsync().ConfigureAwait(false);
+        await _feedsGate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (--feed.References > 0)
+            {
+                return;
+            }
+
+            lock (_feeds)
+            {
+                if (_feeds.TryGetValue(key, out var current) && current == feed)
+                {
+                    _feeds.Remove(key);
+                }
+            }
+
+            await feed.StopAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _feedsGate.Release();
+        }
+    }
+
+    private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
+    {
+        ChannelFeed[] feeds;
+        lock (_feeds)
+        {
+            feeds = [.. _feeds.Values];
+        }
+
+        foreach (var feed in feeds)
+        {
+            _ = feed.CatchUpAsync();
+        }
+    }
+
+    private async Task CreateKeyCoreAsync(ApiKeyRecord key)
+    {
+        var hex = Convert.ToHexStringLower(key.Hash);
+        try
+        {
+            await Database.ScriptEvaluateAsync(
+                RedisScripts.CreateKey,
+                [_keys.Key(hex), _keys.KeyIds],
+                [
+                    key.Id,
+                    hex,
+                    "id", key.Id,
+                    "ws", key.Workspace,
+                    "prefix", key.Prefix,
+                    "plan", key.Plan,
+                    "scope", (int)key.Scope,
+                    "created", key.CreatedAt.ToUnixTimeMilliseconds(),
+                ]).ConfigureAwait(false);
+        }
+        catch (RedisServerException ex) when (ex.Message.Contains("exists already", StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException($"An API key with id '{key.Id}' or the same hash exists already.", ex);
+        }
+    }
+
+    private async Task<ApiKeyRecord?> FindKeyCoreAsync(byte[] hash)
+    {
+        var fields = await Database.HashGetAllAsync(_keys.Key(hash)).ConfigureAwait(false);
+        return fields.Length == 0 ? null : ReadKey(hash, fields);
+    }
+
+    private async Task<IReadOnlyList<ApiKeyRecord>> ListKeysCoreAsync()
+    {
+        var database = Database;
+        var ids = await database.HashGetAllAsync(_keys.KeyIds).ConfigureAwait(false);
+        var lookups = ids
+            .Select(entry => (string)entry.Value!)
+            .Select(hex => (Hex: hex, Fields: database.HashGetAllAsync(_keys.Key(hex))))
+            .ToArray();
+        var keys = new List<ApiKeyRecord>(lookups.Length);
+        foreach (var (hex, fields) in lookups)
+        {
+            var entries = await fields.ConfigureAwait(false);
+            if (entries.Length > 0)
+            {
+                keys.Add(ReadKey(Convert.FromHexString(hex), entries));
+            }
+        }
+
+        keys.Sort(static (a, b) =>
+        {
+            var byWorkspace = string.CompareOrdinal(a.Workspace, b.Workspace);
+            return byWorkspace != 0 ? byWorkspace : a.CreatedAt.CompareTo(b.CreatedAt);
+        });
+        return keys;
+    }
+
+    private async Task<bool> RevokeKeyCoreAsync(string keyId, DateTimeOffset now)
+    {
+        var revoked = await Database.ScriptEvaluateAsync(
+            RedisScripts.RevokeKey,
+            [_keys.KeyIds],
+            [keyId, now.ToUnixTimeMilliseconds(), _keys.Key(string.Empty).ToString()]).ConfigureAwait(false);
+        return (long)revoked == 1;
+    }
+
+    private static ApiKeyRecord ReadKey(byte[] hash, HashEntry[] fields)
+    {
+        var values = fields.ToDictionary(f => (string)f.Name!, f => f.Value);
+        return new ApiKeyRecord
+        {
+            Id = values["id"]!,
+            Workspace = values["ws"]!,
+            Hash = hash,
+            Prefix = values["prefix"]!,
+            Plan = values["plan"]!,
+            Scope = (KeyScope)(int)values["scope"],
+            CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds((long)values["created"]),
+            RevokedAt = values.TryGetValue("revoked", out var revoked)
+                ? DateTimeOffset.FromUnixTimeMilliseconds((long)revoked)
+                : null,
+        };
+    }
+
+    private sealed class Subscription(RedisRelayStore store, (string, string) key, ChannelFeed feed, IAsyncDisposable local) : IAsyncDisposable
+    {
+        private int _disposed;
+
+        public ValueTask DisposeAsync()
+            => Interlocked.Exchange(ref _disposed, 1) == 0 ? store.UnsubscribeAsync(key, feed, local) : ValueTask.CompletedTask;
+    }
+}

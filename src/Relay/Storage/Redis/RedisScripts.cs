@@ -1,0 +1,136 @@
+namespace CtxRelay.Relay.Storage.Redis;
+
+/// <summary>
+/// The Lua scripts of the Redis engine. Each runs atomically; all keys of one call share the workspace's
+/// hash tag (keys derived inside a script from the workspace prefix stay in that slot too).
+/// </summary>
+internal static class RedisScripts
+{
+    /// <summary>Drops the oldest events (member "seq:ts:json") while their ts is at or before the cutoff.</summary>
+    private const string TrimByAgeFunction = """
+        local function trimByAge(key, cutoff)
+          while true do
+            local oldest = redis.call('ZRANGE', key, 0, 99)
+            local old = 0
+            for _, member in ipairs(oldest) do
+              local ts = tonumber(string.match(member, '^%d+:(%d+):'))
+              if ts > cutoff then break end
+              old = old + 1
+            end
+            if old > 0 then redis.call('ZREMRANGEBYRANK', key, 0, old - 1) end
+            if old < 100 then return end
+          end
+        end
+
+        """;
+
+    /// <summary>Removes what is left of one payload from the workspace's indexes; returns the bytes it freed.</summary>
+    private const string ForgetFunction = """
+        local function forget(expiries, sizes, prefix, id)
+          redis.call('ZREM', expiries, id)
+          local entry = redis.call('HGET', sizes, id)
+          if not entry then return 0 end
+          local size, chunks = string.match(entry, '^(%d+):(%d+)$')
+          for i = 0, tonumber(chunks) - 1 do redis.call('UNLINK', prefix .. 'c:' .. id .. ':' .. i) end
+          redis.call('HDEL', sizes, id)
+          return tonumber(size)
+        end
+
+        """;
+
+    /// <summary>
+    /// Publishes a payload whose chunks are already written: the record (with its native expiry), the
+    /// expiry index entry and the usage counter, in one step.
+    /// KEYS: record, expiry index, sizes, bytes. ARGV: id, expires (unix ms), size, chunks, field/value pairs….
+    /// </summary>
+    public const string SavePayload = """
+        local previous = redis.call('HGET', KEYS[3], ARGV[1])
+        local delta = tonumber(ARGV[3])
+        if previous then delta = delta - tonumber(string.match(previous, '^(%d+):')) end
+        redis.call('DEL', KEYS[1])
+        redis.call('HSET', KEYS[1], unpack(ARGV, 5))
+        redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+        redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+        redis.call('HSET', KEYS[3], ARGV[1], ARGV[3] .. ':' .. ARGV[4])
+        redis.call('INCRBY', KEYS[4], delta)
+        return 1
+        """;
+
+    /// <summary>
+    /// Deletes a payload: record first, then its chunks and index entries. Returns 1 when the record existed.
+    /// KEYS: record, expiry index, sizes, bytes. ARGV: id, workspace key prefix.
+    /// </summary>
+    public const string DeletePayload = ForgetFunction + """
+        local existed = redis.call('UNLINK', KEYS[1])
+        local freed = forget(KEYS[2], KEYS[3], ARGV[2], ARGV[1])
+        if freed > 0 then redis.call('DECRBY', KEYS[4], freed) end
+        return existed
+        """;
+
+    /// <summary>
+    /// Forgets up to a batch of payloads that expired at or before now (whether or not Redis has expired the
+    /// record already), subtracting their bytes from the usage counter. Returns how many went.
+    /// KEYS: expiry index, sizes, bytes. ARGV: now (unix ms), batch, workspace key prefix.
+    /// </summary>
+    public const string ReapExpired = ForgetFunction + """
+        local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+        local freed = 0
+        for _, id in ipairs(ids) do
+          redis.call('UNLINK', ARGV[3] .. 'p:' .. id)
+          freed = freed + forget(KEYS[1], KEYS[2], ARGV[3], id)
+        end
+        if freed > 0 then redis.call('DECRBY', KEYS[3], freed) end
+        return #ids
+        """;
+
+    /// <summary>
+    /// Appends an event: next seq, the server's time, the retained set, trimming by the retention last seen
+    /// by a sweep (0 = not known yet), and the live PUBLISH, all in one atomic step so seq order is publish order.
+    /// The events key expires max-age after the last append: a quiet channel's events all age out by themselves.
+    /// KEYS: seq counter, events (also the pub/sub channel). ARGV: event json, max events, max age (ms). Returns {seq, ts}.
+    /// </summary>
+    public const string AppendEvent = TrimByAgeFunction + """
+        local seq = redis.call('INCR', KEYS[1])
+        local time = redis.call('TIME')
+        local ts = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+        local member = string.format('%d:%d:', seq, ts) .. ARGV[1]
+        redis.call('ZADD', KEYS[2], seq, member)
+        local maxEvents = tonumber(ARGV[2])
+        if maxEvents > 0 then redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -maxEvents - 1) end
+        local maxAge = tonumber(ARGV[3])
+        if maxAge > 0 then
+          trimByAge(KEYS[2], ts - maxAge)
+          redis.call('PEXPIRE', KEYS[2], maxAge)
+        end
+        redis.call('PUBLISH', KEYS[2], member)
+        return {seq, ts}
+        """;
+
+    /// <summary>
+    /// Trims a channel's retained events by count and age. KEYS: events. ARGV: max events, cutoff (unix ms).
+    /// Returns how many events remain.
+    /// </summary>
+    public const string TrimEvents = TrimByAgeFunction + """
+        redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -tonumber(ARGV[1]) - 1)
+        trimByAge(KEYS[1], tonumber(ARGV[2]))
+        return redis.call('ZCARD', KEYS[1])
+        """;
+
+    /// <summary>KEYS: key record, key ids. ARGV: id, hash hex, field/value pairs…. Fails when the id or hash exists.</summary>
+    public const string CreateKey = """
+        if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then
+          return redis.error_reply('ERR an API key with this id or hash exists already')
+        end
+        redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+        redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+        return 1
+        """;
+
+    /// <summary>KEYS: key ids. ARGV: id, now (unix ms), key record prefix. Keeps the first revocation time.</summary>
+    public const string RevokeKey = """
+        local hex = redis.call('HGET', KEYS[1], ARGV[1])
+        if not hex or redis.call('EXISTS', ARGV[3] .. hex) == 0 then return 0 end
+        redis.call('HSETNX', ARGV[3] .. hex, 'revoked', ARGV[2])
+        return 1
+        """;
+}

@@ -1,0 +1,430 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Globalization;
+using System.Text.Json;
+using CtxRelay.Bridge.Internal;
+using Microsoft.Extensions.Logging;
+
+namespace CtxRelay.Bridge;
+
+/// <summary>
+/// The <c>contextrelay-bridge</c> command line: <c>start</c>, <c>status</c>, <c>stop</c>,
+/// <c>signal-done</c> and <c>install-hook</c>. Errors are one line on standard error naming the fix,
+/// with exit code 1; <c>status</c> exits 3 when no bridge runs.
+/// </summary>
+public static class BridgeCli
+{
+    public const int ExitError = 1;
+    public const int ExitNotRunning = 3;
+
+    public static RootCommand CreateRootCommand()
+    {
+        var root = new RootCommand(
+            "Hands ContextRelay tasks to a coding agent (Claude Code) running in a tmux pane and pushes back its answers.");
+        root.Subcommands.Add(StartCommand());
+        root.Subcommands.Add(StatusCommand());
+        root.Subcommands.Add(StopCommand());
+        root.Subcommands.Add(SignalDoneCommand());
+        root.Subcommands.Add(InstallHookCommand());
+        return root;
+    }
+
+    private sealed class PaneOptions
+    {
+        public Option<string> Session { get; } = new("--tmux") { Description = "The tmux session of the agent (or a pane id such as %3)." };
+
+        public Option<string> Window { get; } = new("--window") { Description = "The window in the session (default: its current window)." };
+
+        public Option<string> Pane { get; } = new("--pane") { Description = "The pane in the window (default: its active pane)." };
+
+        public Option<string> Socket { get; } = new("--tmux-socket", "-L") { Description = "The tmux server: a socket name (as tmux -L) or path (as tmux -S). Default: tmux's default server." };
+
+        public Option<string> StateDirectory { get; } = new("--state-dir")
+        {
+            Description = "Where bridges keep their per-pane state (default: $CONTEXTRELAY_BRIDGE_STATE_DIR or ~/.contextrelay/bridge).",
+        };
+
+        public void AddTo(Command command)
+        {
+            command.Options.Add(Session);
+            command.Options.Add(Window);
+            command.Options.Add(Pane);
+            command.Options.Add(Socket);
+            command.Options.Add(StateDirectory);
+        }
+
+        public PaneTarget? Target(ParseResult parseResult)
+            => parseResult.GetValue(Session) is { Length: > 0 } session
+                ? new PaneTarget(session, parseResult.GetValue(Window), parseResult.GetValue(Pane), parseResult.GetValue(Socket))
+                : null;
+
+        public string Directory(ParseResult parseResult)
+            => parseResult.GetValue(StateDirectory) is { Length: > 0 } directory ? directory : PaneFiles.DefaultDirectory();
+    }
+
+    private static Command StartCommand()
+    {
+        var pane = new PaneOptions();
+        pane.Session.Required = true;
+        var taskChannel = new Option<string>("--task-channel") { Description = "The channel tasks arrive on.", Required = true };
+        var doneChannel = new Option<string>("--done-channel") { Description = "The channel results are pushed to.", Required = true };
+        var relayUrl = new Option<string>("--relay-url") { Description = "The relay (default: $CONTEXTRELAY_URL or http://127.0.0.1:8787)." };
+        var apiKey = new Option<string>("--api-key") { Description = "The API key (default: $CONTEXTRELAY_API_KEY)." };
+        var taskTimeout = DurationOption("--task-timeout", "How long one task may take before it ends with status timeout (e.g. 30m, 90s).", TimeSpan.FromMinutes(30));
+        var quiet = DurationOption("--quiet", "Without a Stop-hook signal: how long the screen must stay still, with the prompt back and no spinner, for the turn to count as finished.", TimeSpan.FromSeconds(2));
+        var submitDelay = DurationOption("--submit-delay", "The pause between pasting a task and pressing Enter.", TimeSpan.FromMilliseconds(500));
+        var noInterrupt = new Option<bool>("--no-interrupt") { Description = "Do not press Esc in the pane when a task times out." };
+        var promptPattern = new Option<string>("--prompt-pattern") { Description = "A regular expression for the agent's prompt line (default: Claude Code's '>' prompt, boxed or not)." };
+        var verbose = new Option<bool>("--verbose", "-v") { Description = "Log each step." };
+
+        var command = new Command("start", "Serve a tmux pane: type each task from the task channel into the agent and push its answer to the done channel. Runs until stopped (Ctrl+C or 'contextrelay-bridge stop').");
+        pane.AddTo(command);
+        command.Options.Add(taskChannel);
+        command.Options.Add(doneChannel);
+        command.Options.Add(relayUrl);
+        command.Options.Add(apiKey);
+        command.Options.Add(taskTimeout);
+        command.Options.Add(quiet);
+        command.Options.Add(submitDelay);
+        command.Options.Add(noInterrupt);
+        command.Options.Add(promptPattern);
+        command.Options.Add(verbose);
+        command.SetAction((parseResult, cancellationToken) => RunAsync(parseResult, async (output, error) =>
+        {
+            var target = pane.Target(parseResult)!;
+            var pattern = parseResult.GetValue(promptPattern);
+            if (pattern is { Length: > 0 })
+            {
+                ValidatePattern(pattern);
+            }
+
+            var options = new BridgeOptions
+            {
+                Session = target.Session,
+                Window = target.Window,
+                Pane = target.Pane,
+                TmuxSocket = target.Socket,
+                TaskChannel = parseResult.GetValue(taskChannel)!,
+                DoneChannel = parseResult.GetValue(doneChannel)!,
+                TaskTimeout = parseResult.GetValue(taskTimeout),
+                QuietPeriod = parseResult.GetValue(quiet),
+                SubmitDelay = parseResult.GetValue(submitDelay),
+                InterruptOnTimeout = !parseResult.GetValue(noInterrupt),
+                PromptPattern = pattern,
+                StateDirectory = pane.Directory(parseResult),
+            };
+            using var relay = new ContextRelay(RelayOptions(parseResult.GetValue(relayUrl), parseResult.GetValue(apiKey)));
+            var logger = new TextWriterLogger(error, parseResult.GetValue(verbose) ? LogLevel.Debug : LogLevel.Information);
+            await new BridgeDaemon(relay, options, logger).RunAsync(cancellationToken).ConfigureAwait(false);
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command StatusCommand()
+    {
+        var pane = new PaneOptions();
+        var json = new Option<bool>("--json") { Description = "Print the bridge's state as JSON." };
+        var command = new Command("status", "Is a bridge running on this pane, and what is it doing? Without --tmux, lists every running bridge. Exits 3 when none runs.");
+        pane.AddTo(command);
+        command.Options.Add(json);
+        command.SetAction((parseResult, cancellationToken) => RunAsync(parseResult, async (output, error) =>
+        {
+            var directory = pane.Directory(parseResult);
+            List<BridgeStatus> running;
+            string where;
+            if (pane.Target(parseResult) is { } target)
+            {
+                var files = await FilesForAsync(target, directory, cancellationToken).ConfigureAwait(false);
+                running = files.ReadLiveState() is { } state ? [state] : [];
+                where = "on " + target;
+            }
+            else
+            {
+                running = [.. PaneFiles.All(directory).Select(f => f.State).Where(PaneFiles.IsAlive)];
+                where = "in " + directory;
+            }
+
+            if (parseResult.GetValue(json))
+            {
+                await output.WriteLineAsync(JsonSerializer.Serialize(running, PaneFiles.Json)).ConfigureAwait(false);
+            }
+            else if (running.Count == 0)
+            {
+                await output.WriteLineAsync($"No bridge is running {where}.").ConfigureAwait(false);
+            }
+
+            foreach (var state in parseResult.GetValue(json) ? [] : running)
+            {
+                await output.WriteLineAsync(Describe(state)).ConfigureAwait(false);
+            }
+
+            return running.Count > 0 ? 0 : ExitNotRunning;
+        }));
+        return command;
+    }
+
+    private static Command StopCommand()
+    {
+        var pane = new PaneOptions();
+        pane.Session.Required = true;
+        var wait = DurationOption("--wait", "How long to wait for the bridge to exit.", TimeSpan.FromSeconds(15));
+        var command = new Command("stop", "Stop the bridge serving a pane (a task in progress ends with status error).");
+        pane.AddTo(command);
+        command.Options.Add(wait);
+        command.SetAction((parseResult, cancellationToken) => RunAsync(parseResult, async (output, error) =>
+        {
+            var target = pane.Target(parseResult)!;
+            var files = await FilesForAsync(target, pane.Directory(parseResult), cancellationToken).ConfigureAwait(false);
+            if (files.ReadLiveState() is not { } state)
+            {
+                await output.WriteLineAsync($"No bridge is running on {target}; nothing to stop.").ConfigureAwait(false);
+                return 0;
+            }
+
+            files.RequestStop();
+            var deadline = DateTime.UtcNow + parseResult.GetValue(wait);
+            while (files.ReadLiveState() is not null && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(100, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (files.ReadLiveState() is not null)
+            {
+                files.ClearStop();
+                throw new BridgeException($"The bridge (pid {state.Pid}) on {target} did not stop within {parseResult.GetValue(wait).TotalSeconds:0} s; end it with 'kill {state.Pid}'.");
+            }
+
+            await output.WriteLineAsync($"Stopped the bridge on {state.Pane} ({state.PaneId}), pid {state.Pid}.").ConfigureAwait(false);
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command SignalDoneCommand()
+    {
+        var pane = new PaneOptions();
+        var message = new Option<string>("--message") { Description = "The agent's answer to report (instead of reading the hook input or the screen)." };
+        var command = new Command(
+            "signal-done",
+            "Tell the bridge on this pane that the agent finished its turn. Meant as a Claude Code Stop hook (see install-hook): it reads the hook's JSON on standard input and, when that carries the last assistant message, the bridge reports it instead of the scraped screen. Finds the pane from $TMUX and $TMUX_PANE unless --tmux is given. Exits 0 when no bridge runs, so the hook never disturbs the agent.");
+        pane.AddTo(command);
+        command.Options.Add(message);
+        command.SetAction((parseResult, cancellationToken) => RunAsync(parseResult, async (output, error) =>
+        {
+            PaneFiles files;
+            string where;
+            if (pane.Target(parseResult) is { } target)
+            {
+                files = await FilesForAsync(target, pane.Directory(parseResult), cancellationToken).ConfigureAwait(false);
+                where = target.ToString();
+            }
+            else
+            {
+                var tmuxEnv = Environment.GetEnvironmentVariable("TMUX");
+                var paneId = Environment.GetEnvironmentVariable("TMUX_PANE");
+                if (string.IsNullOrEmpty(tmuxEnv) || string.IsNullOrEmpty(paneId))
+                {
+                    throw new BridgeException("Not inside tmux ($TMUX_PANE is not set): run signal-done in the agent's pane (as its Stop hook), or name the pane with --tmux.");
+                }
+
+                files = new PaneFiles(pane.Directory(parseResult), tmuxEnv.Split(',')[0], paneId);
+                where = "pane " + paneId;
+            }
+
+            var text = parseResult.GetValue(message);
+            if (text is null && Console.IsInputRedirected)
+            {
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                timeout.CancelAfter(TimeSpan.FromSeconds(5));
+                try
+                {
+                    var input = await Console.In.ReadToEndAsync(timeout.Token).ConfigureAwait(false);
+                    text = ClaudeHooks.LastAssistantMessage(input);
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    // no hook input after all
+                }
+            }
+
+            if (files.ReadLiveState() is null)
+            {
+                await error.WriteLineAsync($"No bridge is running on {where}; nothing to signal.").ConfigureAwait(false);
+                return 0;
+            }
+
+            files.WriteSignal(new DoneSignal(DateTimeOffset.UtcNow, string.IsNullOrWhiteSpace(text) ? null : text, "signal-done"));
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command InstallHookCommand()
+    {
+        var project = new Option<DirectoryInfo>("--project") { Description = "The project whose .claude/settings.json gets the hook (default: the current directory)." };
+        var local = new Option<bool>("--local") { Description = "Write .claude/settings.local.json (not committed) instead of settings.json." };
+        var bridgeCommand = new Option<string>("--bridge-command")
+        {
+            Description = "How the hook runs this tool (default: contextrelay-bridge, as installed by 'dotnet tool install -g ContextRelay.Bridge').",
+            DefaultValueFactory = _ => "contextrelay-bridge",
+        };
+        var command = new Command("install-hook", "Add a Claude Code Stop hook that runs 'contextrelay-bridge signal-done', so the bridge knows the moment the agent finishes.");
+        command.Options.Add(project);
+        command.Options.Add(local);
+        command.Options.Add(bridgeCommand);
+        command.SetAction((parseResult, cancellationToken) => RunAsync(parseResult, async (output, error) =>
+        {
+            var directory = parseResult.GetValue(project)?.FullName ?? Environment.CurrentDirectory;
+            if (!System.IO.Directory.Exists(directory))
+            {
+                throw new BridgeException($"The project directory {directory} does not exist.");
+            }
+
+            var hook = parseResult.GetValue(bridgeCommand)!.Trim() + " signal-done";
+            var (path, changed) = ClaudeHooks.Install(directory, hook, parseResult.GetValue(local));
+            await output.WriteLineAsync(changed
+                ? $"Added the Stop hook '{hook}' to {path}."
+                : $"{path} already has the Stop hook '{hook}'.").ConfigureAwait(false);
+            return 0;
+        }));
+        return command;
+    }
+
+    /// <summary>Runs an action, turning the errors a user can fix into one line and exit code 1.</summary>
+    private static async Task<int> RunAsync(ParseResult parseResult, Func<TextWriter, TextWriter, Task<int>> action)
+    {
+        var output = parseResult.InvocationConfiguration.Output;
+        var error = parseResult.InvocationConfiguration.Error;
+        try
+        {
+            return await action(output, error).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (Describe(ex) is { } message)
+        {
+            await error.WriteLineAsync("error: " + message).ConfigureAwait(false);
+            return ExitError;
+        }
+    }
+
+    private static string? Describe(Exception ex)
+    {
+        for (var e = ex; e is not null; e = e.InnerException)
+        {
+            if (e is RelayAuthException auth)
+            {
+                return $"{auth.Message.TrimEnd('.')}. Pass a valid key with --api-key or set CONTEXTRELAY_API_KEY.";
+            }
+        }
+
+        return ex switch
+        {
+            BridgeException => ex.Message,
+            RelayUnavailableException => $"{ex.Message.TrimEnd('.')}. Is the relay running? Check --relay-url or CONTEXTRELAY_URL.",
+            RelayException => ex.Message,
+            TmuxCommandException => ex.Message,
+            IOException or UnauthorizedAccessException => ex.Message,
+            _ => null,
+        };
+    }
+
+    private static ContextRelayOptions RelayOptions(string? url, string? apiKey)
+    {
+        var options = ContextRelayOptions.FromEnvironment();
+        if (url is { Length: > 0 })
+        {
+            if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+            {
+                throw new BridgeException($"--relay-url '{url}' is not an http(s) URL, e.g. http://127.0.0.1:8787.");
+            }
+
+            options = options with { BaseUrl = uri };
+        }
+
+        return apiKey is { Length: > 0 } ? options with { ApiKey = apiKey } : options;
+    }
+
+    private static async Task<PaneFiles> FilesForAsync(PaneTarget target, string directory, CancellationToken cancellationToken)
+    {
+        var tmux = new Tmux(target.Socket);
+        var pane = await tmux.ResolvePaneAsync(target, cancellationToken).ConfigureAwait(false);
+        return new PaneFiles(directory, pane.SocketPath, pane.PaneId);
+    }
+
+    private static void ValidatePattern(string pattern)
+    {
+        try
+        {
+            _ = new System.Text.RegularExpressions.Regex(pattern);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new BridgeException($"--prompt-pattern is not a valid regular expression: {ex.Message}");
+        }
+    }
+
+    private static string Describe(BridgeStatus state)
+    {
+        var lines = new List<string>
+        {
+            $"Bridge running on {state.Pane} ({state.PaneId}), pid {state.Pid}, since {state.StartedAt.ToLocalTime():yyyy-MM-dd HH:mm:ss}.",
+            $"  tasks from '{state.TaskChannel}', results to '{state.DoneChannel}' on {state.Relay}",
+        };
+        lines.Add(state.TaskId is { } task
+            ? $"  now: {state.Activity} (task {task}, for {(DateTimeOffset.UtcNow - (state.TaskStartedAt ?? DateTimeOffset.UtcNow)).TotalSeconds:0} s)"
+            : "  now: idle, waiting for tasks");
+        lines.Add(state.LastTaskId is { } last
+            ? $"  finished: {state.TasksDone} task(s); last {last}: {state.LastStatus} in {state.LastDurationS?.ToString("0.0", CultureInfo.InvariantCulture)} s"
+            : $"  finished: {state.TasksDone} task(s)");
+        return string.Join(Environment.NewLine, lines);
+    }
+
+    /// <summary>A duration: <c>90</c> (seconds), <c>90s</c>, <c>500ms</c>, <c>30m</c>, <c>2h</c> or <c>hh:mm:ss</c>.</summary>
+    private static Option<TimeSpan> DurationOption(string name, string description, TimeSpan fallback) => new(name)
+    {
+        Description = description + $" Default: {Format(fallback)}.",
+        DefaultValueFactory = _ => fallback,
+        CustomParser = result =>
+        {
+            var text = result.Tokens.Count > 0 ? result.Tokens[0].Value : string.Empty;
+            if (TryParseDuration(text, out var value) && value > TimeSpan.Zero)
+            {
+                return value;
+            }
+
+            result.AddError($"{name} '{text}' is not a positive duration; use e.g. 90s, 500ms, 30m, 2h or 00:30:00.");
+            return fallback;
+        },
+    };
+
+    internal static bool TryParseDuration(string text, out TimeSpan value)
+    {
+        text = text.Trim();
+        var units = new (string Suffix, double Seconds)[] { ("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600) };
+        foreach (var (suffix, seconds) in units)
+        {
+            if (text.EndsWith(suffix, StringComparison.OrdinalIgnoreCase)
+                && double.TryParse(text[..^suffix.Length], NumberStyles.Float, CultureInfo.InvariantCulture, out var number))
+            {
+                value = TimeSpan.FromSeconds(number * seconds);
+                return true;
+            }
+        }
+
+        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var plain))
+        {
+            value = TimeSpan.FromSeconds(plain);
+            return true;
+        }
+
+        return TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out value);
+    }
+
+    private static string Format(TimeSpan value) => value switch
+    {
+        { TotalHours: >= 1 } when value.TotalHours == Math.Floor(value.TotalHours) => $"{value.TotalHours:0}h",
+        { TotalMinutes: >= 1 } when value.TotalMinutes == Math.Floor(value.TotalMinutes) => $"{value.TotalMinutes:0}m",
+        { TotalSeconds: >= 1 } when value.TotalSeconds == Math.Floor(value.TotalSeconds) => $"{value.TotalSeconds:0}s",
+        _ => $"{value.TotalMilliseconds:0}ms",
+    };
+}

@@ -1,0 +1,284 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using CtxRelay.Bridge.Internal;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace CtxRelay.Bridge;
+
+/// <summary>
+/// Serves one tmux pane: takes tasks from the task channel in order, one at a time, types each into
+/// the agent, waits for the end of its turn, and pushes the cleaned answer to the done channel with
+/// <c>task_id</c>, <c>status</c> (<c>done</c>, <c>timeout</c>, <c>error</c>), <c>duration_s</c> and <c>summary</c>.
+/// </summary>
+public sealed class BridgeDaemon
+{
+    /// <summary>What is pushed when the agent wrote nothing (the relay stores no empty payloads); metadata <c>empty: true</c> says so.</summary>
+    internal const string EmptyOutput = "(no output)";
+
+    private readonly ContextRelay _relay;
+    private readonly BridgeOptions _options;
+    private readonly ILogger _logger;
+    private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private PaneFiles? _files;
+    private BridgeStatus? _state;
+
+    public BridgeDaemon(ContextRelay relay, BridgeOptions options, ILogger? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(relay);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentException.ThrowIfNullOrWhiteSpace(options.Session);
+        ArgumentException.ThrowIfNullOrWhiteSpace(options.TaskChannel);
+        ArgumentException.ThrowIfNullOrWhiteSpace(options.DoneChannel);
+        _relay = relay;
+        _options = options;
+        _logger = logger ?? NullLogger.Instance;
+    }
+
+    /// <summary>
+    /// Completes once the pane is found and the task channel subscription is registered on the relay:
+    /// a task pushed after that is handled. Faults with the start-up error otherwise.
+    /// </summary>
+    public Task Started => _started.Task;
+
+    /// <summary>Runs until <paramref name="cancellationToken"/> is cancelled or <c>contextrelay-bridge stop</c> asks.</summary>
+    /// <exception cref="BridgeException">tmux is missing, the pane does not exist, or a bridge already serves it.</exception>
+    /// <exception cref="RelayException">The relay is unreachable or rejects the key.</exception>
+    public async Task RunAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await RunCoreAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            _started.TrySetException(ex);
+            throw;
+        }
+        finally
+        {
+            _started.TrySetCanceled(CancellationToken.None);
+        }
+    }
+
+    private async Task RunCoreAsync(CancellationToken cancellationToken)
+    {
+        var tmux = new Tmux(_options.TmuxSocket, _options.TmuxExecutable);
+        await tmux.VersionAsync(cancellationToken).ConfigureAwait(false);
+        var pane = await tmux.ResolvePaneAsync(new PaneTarget(_options.Session, _options.Window, _options.Pane, _options.TmuxSocket), cancellationToken).ConfigureAwait(false);
+        var files = new PaneFiles(_options.StateDirectory ?? PaneFiles.DefaultDirectory(), pane.SocketPath, pane.PaneId);
+        if (files.ReadLiveState() is { } running)
+        {
+            throw new BridgeException(
+                $"A bridge (pid {running.Pid}) already serves {pane.Display}, taking tasks from '{running.TaskChannel}'; stop it first with 'contextrelay-bridge stop --tmux {pane.PaneId}'.");
+        }
+
+        var subscription = await _relay.OpenSubscriptionAsync(_options.TaskChannel, cancellationToken: cancellationToken).ConfigureAwait(false);
+        await using (subscription.ConfigureAwait(false))
+        {
+            _files = files;
+            files.ClearStop();
+            files.ClearSignal();
+            using var self = Process.GetCurrentProcess();
+            _state = new BridgeStatus
+            {
+                Pid = Environment.ProcessId,
+                ProcessStartedAt = self.StartTime.ToUniversalTime(),
+                PaneId = pane.PaneId,
+                Pane = $"{pane.Session}:{pane.Window}.{pane.Pane}",
+                Socket = pane.SocketPath,
+                TaskChannel = _options.TaskChannel,
+                DoneChannel = _options.DoneChannel,
+                Relay = _relay.Options.BaseUrl.AbsoluteUri,
+                StartedAt = DateTimeOffset.UtcNow,
+            };
+            files.WriteState(_state);
+            var agent = new AgentPane(tmux, pane, files, _options, _logger);
+            Log.Started(_logger, pane.Display, _options.TaskChannel, _options.DoneChannel, _relay.Options.BaseUrl);
+            _started.TrySetResult();
+
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var watcher = WatchForStopRequestAsync(files, stop);
+            try
+            {
+                await foreach (var relayEvent in subscription.ReadAllAsync(stop.Token).ConfigureAwait(false))
+                {
+                    await HandleAsync(agent, relayEvent, stop.Token).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                // stopped: by the token, or by 'contextrelay-bridge stop'
+            }
+            finally
+            {
+                await stop.CancelAsync().ConfigureAwait(false);
+                await watcher.ConfigureAwait(false);
+                files.DeleteAll();
+                Log.Stopped(_logger, pane.Display);
+            }
+        }
+    }
+
+    private static async Task WatchForStopRequestAsync(PaneFiles files, CancellationTokenSource stop)
+    {
+        try
+        {
+            using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(250));
+            while (await timer.WaitForNextTickAsync(stop.Token).ConfigureAwait(false))
+            {
+                if (files.StopRequested)
+                {
+                    await stop.CancelAsync().ConfigureAwait(false);
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task HandleAsync(AgentPane agent, RelayEvent relayEvent, CancellationToken cancellationToken)
+    {
+        var taskId = MetadataText(relayEvent.Metadata, "task_id") ?? relayEvent.Id ?? $"{relayEvent.Channel}-{relayEvent.Seq}";
+        var timeout = MetadataNumber(relayEvent.Metadata, "timeout_s") is { } seconds and > 0 ? TimeSpan.FromSeconds(seconds) : _options.TaskTimeout;
+        var clock = Stopwatch.StartNew();
+        Update(s => s with { Activity = "pulling", TaskId = taskId, TaskStartedAt = DateTimeOffset.UtcNow });
+
+        TurnResult result;
+        try
+        {
+            var task = relayEvent.Type == RelayEventType.Push
+                ? await _relay.PullAsync(relayEvent.Url ?? relayEvent.Id ?? string.Empty, cancellationToken: cancellationToken).ConfigureAwait(false)
+                : relayEvent.Data ?? string.Empty;
+            if (string.IsNullOrWhiteSpace(task))
+            {
+                result = new TurnResult(TurnStatus.Error, string.Empty, clock.Elapsed, "the task is empty");
+            }
+            else
+            {
+                Log.TaskReceived(_logger, taskId, task.Length);
+                result = await agent.RunTurnAsync(task, timeout, activity => Update(s => s with { Activity = activity }), cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Whoever waits for this task hears that it will not be answered.
+            using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            await PushResultAsync(taskId, new TurnResult(TurnStatus.Error, string.Empty, clock.Elapsed, "the bridge was stopped before the agent finished"), grace.Token).ConfigureAwait(false);
+            throw;
+        }
+        catch (Exception ex) when (ex is RelayException or BridgeException or TmuxCommandException or IOException)
+        {
+            result = new TurnResult(TurnStatus.Error, string.Empty, clock.Elapsed, ex.Message);
+        }
+
+        Update(s => s with { Activity = "pushing" });
+        await PushResultAsync(taskId, result, cancellationToken).ConfigureAwait(false);
+        Update(s => s with
+        {
+            Activity = "idle",
+            TaskId = null,
+            TaskStartedAt = null,
+            TasksDone = s.TasksDone + 1,
+            LastTaskId = taskId,
+            LastStatus = StatusText(result.Status),
+            LastDurationS = Math.Round(result.Duration.TotalSeconds, 1),
+        });
+    }
+
+    private async Task PushResultAsync(string taskId, TurnResult result, CancellationToken cancellationToken)
+    {
+        var empty = string.IsNullOrWhiteSpace(result.Output);
+        var text = empty ? EmptyOutput : result.Output;
+        var metadata = new JsonObject
+        {
+            ["task_id"] = taskId,
+            ["status"] = StatusText(result.Status),
+            ["duration_s"] = Math.Round(result.Duration.TotalSeconds, 1),
+            ["summary"] = Summary(empty ? result.Reason : text),
+            ["reason"] = result.Reason,
+        };
+        if (empty)
+        {
+            metadata["empty"] = true;
+        }
+
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await _relay.PushWithResultAsync(text, _options.DoneChannel, metadata, cancellationToken: cancellationToken).ConfigureAwait(false);
+                break;
+            }
+            catch (RelayUnavailableException ex) when (attempt < 3)
+            {
+                Log.PushRetry(_logger, taskId, ex.Message);
+                await Task.Delay(TimeSpan.FromSeconds(attempt), cancellationToken).ConfigureAwait(false);
+            }
+            catch (RelayException ex)
+            {
+                Log.TaskFailed(_logger, taskId, "the result could not be pushed: " + ex.Message);
+                return;
+            }
+        }
+
+        if (result.Status == TurnStatus.Error)
+        {
+            Log.TaskFailed(_logger, taskId, result.Reason);
+        }
+
+        Log.TaskFinished(_logger, taskId, StatusText(result.Status), result.Duration.TotalSeconds, result.Reason, empty ? 0 : text.Length, _options.DoneChannel);
+    }
+
+    private void Update(Func<BridgeStatus, BridgeStatus> change)
+    {
+        if (_state is null || _files is null)
+        {
+            return;
+        }
+
+        _state = change(_state);
+        try
+        {
+            _files.WriteState(_state);
+        }
+        catch (IOException)
+        {
+            // status is best effort; the work goes on
+        }
+    }
+
+    internal static string Summary(string text)
+    {
+        var first = text.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.Length > 0) ?? string.Empty;
+        return first.Length <= 200 ? first : first[..199] + "…";
+    }
+
+    private static string StatusText(TurnStatus status) => status switch
+    {
+        TurnStatus.Done => "done",
+        TurnStatus.Timeout => "timeout",
+        _ => "error",
+    };
+
+    private static string? MetadataText(JsonObject metadata, string name)
+        => metadata[name] is JsonValue value && value.TryGetValue<string>(out var text) && !string.IsNullOrWhiteSpace(text) ? text : null;
+
+    private static double? MetadataNumber(JsonObject metadata, string name)
+    {
+        if (metadata[name] is not JsonValue value)
+        {
+            return null;
+        }
+
+        if (value.TryGetValue<double>(out var number))
+        {
+            return number;
+        }
+
+        return value.TryGetValue<string>(out var text) && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out number) ? number : null;
+    }
+}

@@ -1,0 +1,3 @@
+using CtxRelay.Bridge;
+
+return await BridgeCli.CreateRootCommand().Parse(args).InvokeAsync().ConfigureAwait(false);

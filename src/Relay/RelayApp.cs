@@ -36,7 +36,15 @@ public static class RelayApp
         AddRelay(builder.Services, builder.Configuration);
 
         var app = builder.Build();
-        app.UseExceptionHandler(new ExceptionHandlerOptions { StatusCodeSelector = ex => ex is BadHttpRequestException bad ? bad.StatusCode : 500 });
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            StatusCodeSelector = ex => ex switch
+            {
+                BadHttpRequestException bad => bad.StatusCode,
+                StorageUnavailableException => StatusCodes.Status503ServiceUnavailable,
+                _ => StatusCodes.Status500InternalServerError,
+            },
+        });
         app.UseStatusCodePages();
         app.UseResponseCompression();
         app.UseWebSockets();
@@ -69,7 +77,17 @@ public static class RelayApp
         services.AddHostedService<Sweeper>();
         services.AddMemoryCache();
         services.AddDataProtection().UseEphemeralDataProtectionProvider(); // no cookies here: keep no key files
-        services.AddProblemDetails();
+        services.AddProblemDetails(problems => problems.CustomizeProblemDetails = context =>
+        {
+            // Only exceptions meant for callers show their message; anything else stays a bare 500.
+            if (context.Exception is StorageUnavailableException unavailable)
+            {
+                context.ProblemDetails.Type = "https://contextrelay.dev/problems/storage-unavailable";
+                context.ProblemDetails.Title = "Storage unavailable";
+                context.ProblemDetails.Detail = unavailable.Message;
+                context.HttpContext.Response.Headers.RetryAfter = "2";
+            }
+        });
 
         services.AddAuthentication(ApiKeyAuthentication.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthentication>(ApiKeyAuthentication.SchemeName, null);

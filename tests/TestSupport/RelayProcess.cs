@@ -26,6 +26,8 @@ public sealed class RelayProcess : IAsyncDisposable
 
     public string BaseUrl { get; }
 
+    public int ProcessId => _process.Id;
+
     public string Output
     {
         get

@@ -20,14 +20,14 @@ public sealed class RedisStoreContractTests(RedisServerFixture redis) : StoreCon
     [Fact]
     public async Task Redis_expires_a_payload_by_itself()
     {
-        var record = await SaveAsync(RandomNumberGenerator.GetBytes(600_000), ttl: TimeSpan.FromSeconds(1));
+        var record = await SaveAsync(RandomNumberGenerator.GetBytes(600_000), ttl: TimeSpan.FromSeconds(3));
         Assert.Equal(600_000, await Store.GetStoredBytesAsync(Workspace, default));
 
         // Asked "as of creation", so only Redis's own expiry can hide it.
         await Wait.Until(
             async () => await Store.GetPayloadAsync(Workspace, record.Id, record.CreatedAt, default) is null,
             "Redis to expire the payload record",
-            TimeSpan.FromSeconds(10));
+            TimeSpan.FromSeconds(15));
         Assert.Null(await Store.OpenPayloadAsync(Workspace, record.Id, record.CreatedAt, default));
         Assert.Equal(0, await Store.GetStoredBytesAsync(Workspace, default));
     }

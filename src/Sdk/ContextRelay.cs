@@ -238,10 +238,24 @@ public sealed class ContextRelay : IDisposable
     /// it delivered. Dispose it to unsubscribe.
     /// </summary>
     /// <param name="since">Replay the events after this sequence number first, then go live.</param>
-    public async Task<RelaySubscription> OpenSubscriptionAsync(string channel, long? since = null, CancellationToken cancellationToken = default)
+    public Task<RelaySubscription> OpenSubscriptionAsync(string channel, long? since = null, CancellationToken cancellationToken = default)
+        => OpenSubscriptionAsync(channel, SubscriptionOptions.Default with { Since = since }, cancellationToken);
+
+    /// <summary>
+    /// Connects to a channel with <paramref name="options"/> (replay, queue group) and returns once the
+    /// relay has registered the subscription.
+    /// </summary>
+    public async Task<RelaySubscription> OpenSubscriptionAsync(string channel, SubscriptionOptions options, CancellationToken cancellationToken = default)
     {
         ValidateChannel(channel);
-        var subscription = new RelaySubscription(this, channel, since);
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Group is not null)
+        {
+            ValidateChannel(options.Group);
+            ArgumentOutOfRangeException.ThrowIfLessThan(options.Prefetch, 1);
+        }
+
+        var subscription = new RelaySubscription(this, channel, options);
         try
         {
             await subscription.StartAsync(cancellationToken).ConfigureAwait(false);

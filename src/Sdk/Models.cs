@@ -58,4 +58,31 @@ public sealed record RelayEvent
     public string? Data { get; init; }
 
     public JsonObject Metadata { get; init; } = [];
+
+    /// <summary>For a queue-group subscription: the group that handed this event to this member.</summary>
+    public string? Group { get; init; }
+
+    /// <summary>For a queue-group subscription: how many times the event has been handed out (2+ = redelivery).</summary>
+    public int Deliveries { get; init; }
+}
+
+/// <summary>How to subscribe to a channel.</summary>
+public sealed record SubscriptionOptions
+{
+    public static SubscriptionOptions Default { get; } = new();
+
+    /// <summary>Replay the retained events after this sequence number first, then go live.</summary>
+    public long? Since { get; init; }
+
+    /// <summary>
+    /// Join a queue group: each event goes to exactly one live member of the group, which must
+    /// <see cref="RelaySubscription.AckAsync"/> it; unacknowledged events are redelivered to another member.
+    /// </summary>
+    public string? Group { get; init; }
+
+    /// <summary>For a group: how long the relay waits for an ack before redelivering (default 30 s).</summary>
+    public TimeSpan? AckTimeout { get; init; }
+
+    /// <summary>For a group: how many unacknowledged events this member may hold at once (default 1).</summary>
+    public int Prefetch { get; init; } = 1;
 }

@@ -27,11 +27,14 @@ public sealed class RelaySubscription : IAsyncDisposable
     private long _lastSeq;
     private int _connections;
 
-    internal RelaySubscription(ContextRelay relay, string channel, long? since)
+    private readonly SubscriptionOptions _options;
+
+    internal RelaySubscription(ContextRelay relay, string channel, SubscriptionOptions options)
     {
         _relay = relay;
         Channel = channel;
-        _lastSeq = since ?? -1;
+        _options = options;
+        _lastSeq = options.Since ?? -1;
         _events = System.Threading.Channels.Channel.CreateBounded<RelayEvent>(new BoundedChannelOptions(BufferCapacity)
         {
             FullMode = BoundedChannelFullMode.Wait,
@@ -76,6 +79,25 @@ public sealed class RelaySubscription : IAsyncDisposable
 
             yield return next;
         }
+    }
+
+    /// <summary>The queue group this subscription is a member of, if any.</summary>
+    public string? Group => _options.Group;
+
+    /// <summary>
+    /// Acknowledges a queue-group event: the relay will not hand it to anyone again. Call it once the
+    /// work is done; an event not acknowledged in time is redelivered to another member.
+    /// </summary>
+    public Task AckAsync(RelayEvent relayEvent)
+    {
+        ArgumentNullException.ThrowIfNull(relayEvent);
+        if (Group is null)
+        {
+            throw new InvalidOperationException("Only queue-group subscriptions (SubscriptionOptions.Group) acknowledge events.");
+        }
+
+        var client = _client ?? throw new ObjectDisposedException(nameof(RelaySubscription));
+        return client.SendInstant("{\"type\":\"ack\",\"seq\":" + relayEvent.Seq.ToString(CultureInfo.InvariantCulture) + "}");
     }
 
     /// <summary>Waits for the next event that satisfies <paramref name="predicate"/>.</summary>
@@ -188,12 +210,23 @@ public sealed class RelaySubscription : IAsyncDisposable
     {
         var http = _relay.BuildUri("ws/" + Uri.EscapeDataString(Channel));
         var builder = new UriBuilder(http) { Scheme = http.Scheme == Uri.UriSchemeHttps ? "wss" : "ws" };
-        var last = LastSeq;
-        if (last >= 0)
+        var query = new List<string>();
+        if (_options.Group is { } group)
         {
-            builder.Query = "since=" + last.ToString(CultureInfo.InvariantCulture);
+            // A group member gets whatever the group hands it; there is nothing to resume.
+            query.Add("group=" + Uri.EscapeDataString(group));
+            query.Add("prefetch=" + _options.Prefetch.ToString(CultureInfo.InvariantCulture));
+            if (_options.AckTimeout is { } timeout)
+            {
+                query.Add("ack_timeout=" + Math.Max(1, (int)Math.Ceiling(timeout.TotalSeconds)).ToString(CultureInfo.InvariantCulture));
+            }
+        }
+        else if (LastSeq >= 0)
+        {
+            query.Add("since=" + LastSeq.ToString(CultureInfo.InvariantCulture));
         }
 
+        builder.Query = string.Join('&', query);
         return builder.Uri;
     }
 
@@ -245,9 +278,9 @@ public sealed class RelaySubscription : IAsyncDisposable
             return; // a frame this client does not understand (a newer relay); skip it
         }
 
-        if (relayEvent is null || relayEvent.Seq <= LastSeq)
+        if (relayEvent is null || (Group is null && relayEvent.Seq <= LastSeq))
         {
-            return; // replayed after a reconnect and already delivered
+            return; // replayed after a reconnect and already delivered (group members may see redeliveries)
         }
 
         // Backpressure: when the consumer lags by more than the buffer, hold the socket's receive loop
@@ -264,7 +297,10 @@ public sealed class RelaySubscription : IAsyncDisposable
             }
         }
 
-        Interlocked.Exchange(ref _lastSeq, relayEvent.Seq);
+        if (relayEvent.Seq > LastSeq)
+        {
+            Interlocked.Exchange(ref _lastSeq, relayEvent.Seq);
+        }
     }
 
     internal static RelayEvent? Parse(string text)
@@ -295,6 +331,8 @@ public sealed class RelaySubscription : IAsyncDisposable
             Id = frame["id"]?.GetValue<string>(),
             Data = frame["data"]?.GetValue<string>(),
             Metadata = frame["metadata"] as JsonObject is { } metadata ? (JsonObject)metadata.DeepClone() : [],
+            Group = frame["group"]?.GetValue<string>(),
+            Deliveries = frame["deliveries"]?.GetValue<int>() ?? 0,
         };
     }
 }

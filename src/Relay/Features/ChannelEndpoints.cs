@@ -25,7 +25,7 @@ internal static class Channels
     /// One event as a JSON frame. Push frames carry <c>url</c> and <c>ts</c> (what existing clients read),
     /// plus type, channel, id, metadata and seq; message frames carry data instead of url and id.
     /// </summary>
-    public static void WriteFrame(Utf8JsonWriter writer, ChannelEvent channelEvent)
+    public static void WriteFrame(Utf8JsonWriter writer, ChannelEvent channelEvent, string? group = null, int deliveries = 0)
     {
         writer.WriteStartObject();
         writer.WriteString("type", channelEvent.Type == ChannelEventType.Push ? "push" : "message");
@@ -44,6 +44,12 @@ internal static class Channels
         writer.WriteRawValue(channelEvent.MetadataJson, skipInputValidation: true);
         writer.WriteNumber("seq", channelEvent.Seq);
         writer.WriteNumber("ts", channelEvent.Timestamp.ToUnixTimeMilliseconds());
+        if (group is not null)
+        {
+            writer.WriteString("group", group);
+            writer.WriteNumber("deliveries", deliveries);
+        }
+
         writer.WriteEndObject();
     }
 }
@@ -179,6 +185,11 @@ internal static class ChannelEndpoints
         var relay = options.Value;
         var logger = loggers.CreateLogger("CtxRelay.Relay.Channels");
         var caller = Caller.From(http.User);
+        if (http.Request.Query["group"].FirstOrDefault() is { } group)
+        {
+            return await QueueGroups.ServeMemberAsync(http, store, relay, caller, channel, group, lifetime.ApplicationStopping, cancellationToken).ConfigureAwait(false);
+        }
+
         var queue = Channel.CreateBounded<ChannelEvent>(new BoundedChannelOptions(relay.SubscriberBuffer) { SingleReader = true });
         var overflowed = false;
         await using var subscription = await store.SubscribeAsync(
@@ -273,12 +284,12 @@ internal static class ChannelEndpoints
         return Results.Empty;
     }
 
-    private static async Task SendAsync(WebSocket socket, ArrayBufferWriter<byte> buffer, ChannelEvent channelEvent, CancellationToken cancellationToken)
+    internal static async Task SendAsync(WebSocket socket, ArrayBufferWriter<byte> buffer, ChannelEvent channelEvent, CancellationToken cancellationToken, string? group = null, int deliveries = 0)
     {
         buffer.ResetWrittenCount();
         await using (var writer = new Utf8JsonWriter(buffer))
         {
-            Channels.WriteFrame(writer, channelEvent);
+            Channels.WriteFrame(writer, channelEvent, group, deliveries);
         }
 
         await socket.SendAsync(buffer.WrittenMemory, WebSocketMessageType.Text, endOfMessage: true, cancellationToken).ConfigureAwait(false);

@@ -46,6 +46,26 @@ internal interface IRelayStore : IAsyncDisposable
     /// </summary>
     Task<IAsyncDisposable> SubscribeAsync(string workspace, string channel, Func<ChannelEvent, ValueTask> onEvent, CancellationToken cancellationToken);
 
+    // ---- queue groups -------------------------------------------------------------------------
+
+    /// <summary>
+    /// Creates the group on first use, positioned at the channel's current end: it receives the events
+    /// appended from then on, whether or not a member is connected.
+    /// </summary>
+    Task JoinGroupAsync(string workspace, string channel, string group, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Atomically hands one event to <paramref name="member"/>: first an unacknowledged claim whose ack
+    /// deadline has passed (a redelivery), else the group's next unclaimed event. Null when there is none.
+    /// </summary>
+    Task<GroupClaim?> ClaimGroupEventAsync(string workspace, string channel, string group, string member, DateTimeOffset now, TimeSpan ackTimeout, CancellationToken cancellationToken);
+
+    /// <summary>Marks the member's claim of <paramref name="seq"/> done; false when it is not (or no longer) that member's.</summary>
+    Task<bool> AckGroupEventAsync(string workspace, string channel, string group, string member, long seq, CancellationToken cancellationToken);
+
+    /// <summary>A member left: its unacknowledged claims become claimable by the others at once.</summary>
+    Task ReleaseGroupMemberAsync(string workspace, string channel, string group, string member, CancellationToken cancellationToken);
+
     // ---- keys -----------------------------------------------------------------------------------
 
     Task CreateKeyAsync(ApiKeyRecord key, CancellationToken cancellationToken);
@@ -111,6 +131,9 @@ internal sealed record ChannelEvent(
     string? PayloadId,
     string? Url,
     string? Data);
+
+/// <summary>An event handed to one member of a queue group; <see cref="Deliveries"/> counts redeliveries too.</summary>
+internal sealed record GroupClaim(ChannelEvent Event, int Deliveries);
 
 /// <summary>How long channels keep their events for replay.</summary>
 internal sealed record ChannelRetention(int MaxEvents, TimeSpan MaxAge);

@@ -25,7 +25,7 @@ namespace CtxRelay.Relay.Storage.Redis;
 /// When Redis cannot be reached, calls fail fast with <see cref="StorageUnavailableException"/> (no
 /// queueing while disconnected) and the connection, subscriptions included, comes back by itself.
 /// </summary>
-internal sealed class RedisRelayStore : IRelayStore
+internal sealed partial class RedisRelayStore : IRelayStore
 {
     /// <summary>256 KiB: small enough that one command is sub-millisecond work for Redis, big enough for throughput.</summary>
     internal const int DefaultChunkSize = 256 * 1024;

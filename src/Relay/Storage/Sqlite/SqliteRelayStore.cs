@@ -55,6 +55,13 @@ internal sealed class SqliteRelayStore : IRelayStore
                 metadata TEXT NOT NULL, payload_id TEXT NULL, url TEXT NULL, data TEXT NULL,
                 PRIMARY KEY (workspace, channel, seq));
             CREATE INDEX IF NOT EXISTS events_ts ON events (ts);
+            CREATE TABLE IF NOT EXISTS groups (
+                workspace TEXT NOT NULL, channel TEXT NOT NULL, grp TEXT NOT NULL, cursor INTEGER NOT NULL,
+                PRIMARY KEY (workspace, channel, grp));
+            CREATE TABLE IF NOT EXISTS group_claims (
+                workspace TEXT NOT NULL, channel TEXT NOT NULL, grp TEXT NOT NULL, seq INTEGER NOT NULL,
+                member TEXT NOT NULL, deadline INTEGER NOT NULL, deliveries INTEGER NOT NULL,
+                PRIMARY KEY (workspace, channel, grp, seq));
             """, cancellationToken).ConfigureAwait(false);
     }
 
@@ -256,6 +263,11 @@ internal sealed class SqliteRelayStore : IRelayStore
     public async Task<IReadOnlyList<ChannelEvent>> ReadEventsAsync(string workspace, string channel, long afterSeq, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await ReadEventsAsync(connection, workspace, channel, afterSeq, limit, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<IReadOnlyList<ChannelEvent>> ReadEventsAsync(SqliteConnection connection, string workspace, string channel, long afterSeq, int limit, CancellationToken cancellationToken)
+    {
         await using var command = connection.CreateCommand();
         command.CommandText = """
             SELECT seq, ts, type, metadata, payload_id, url, data FROM events
@@ -285,6 +297,141 @@ internal sealed class SqliteRelayStore : IRelayStore
 
     public Task<IAsyncDisposable> SubscribeAsync(string workspace, string channel, Func<ChannelEvent, ValueTask> onEvent, CancellationToken cancellationToken)
         => Task.FromResult(_fanout.Subscribe(workspace, channel, onEvent));
+
+    public async Task JoinGroupAsync(string workspace, string channel, string group, CancellationToken cancellationToken)
+    {
+        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+            await using var command = connection.CreateCommand();
+            command.CommandText = """
+                INSERT INTO groups (workspace, channel, grp, cursor)
+                VALUES ($ws, $ch, $grp, COALESCE((SELECT last_seq FROM channels WHERE workspace = $ws AND channel = $ch), 0))
+                ON CONFLICT (workspace, channel, grp) DO NOTHING
+                """;
+            AddGroupKey(command, workspace, channel, group);
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    public async Task<GroupClaim?> ClaimGroupEventAsync(string workspace, string channel, string group, string member, DateTimeOffset now, TimeSpan ackTimeout, CancellationToken cancellationToken)
+    {
+        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+            await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            await using var claim = connection.CreateCommand();
+
+            // A redelivery first (oldest expired claim), else the next event after the group's cursor.
+            // Claims whose event retention already removed are dropped: there is nothing left to deliver.
+            claim.CommandText = """
+                DELETE FROM group_claims WHERE workspace = $ws AND channel = $ch AND grp = $grp AND deadline <= $now
+                    AND seq NOT IN (SELECT seq FROM events WHERE workspace = $ws AND channel = $ch);
+                UPDATE group_claims SET member = $member, deadline = $deadline, deliveries = deliveries + 1
+                    WHERE workspace = $ws AND channel = $ch AND grp = $grp AND seq = (
+                        SELECT MIN(seq) FROM group_claims WHERE workspace = $ws AND channel = $ch AND grp = $grp AND deadline <= $now)
+                    RETURNING seq, deliveries;
+                """;
+            AddGroupKey(claim, workspace, channel, group);
+            claim.Parameters.AddWithValue("$member", member);
+            claim.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+            claim.Parameters.AddWithValue("$deadline", (now + ackTimeout).ToUnixTimeMilliseconds());
+            long seq;
+            int deliveries;
+            await using (var reader = await claim.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+            {
+                if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    seq = reader.GetInt64(0);
+                    deliveries = reader.GetInt32(1);
+                }
+                else
+                {
+                    seq = -1;
+                    deliveries = 1;
+                }
+            }
+
+            if (seq < 0)
+            {
+                await using var next = connection.CreateCommand();
+                next.CommandText = """
+                    SELECT MIN(e.seq) FROM events e JOIN groups g ON g.workspace = e.workspace AND g.channel = e.channel
+                    WHERE g.workspace = $ws AND g.channel = $ch AND g.grp = $grp AND e.seq > g.cursor
+                    """;
+                AddGroupKey(next, workspace, channel, group);
+                var found = await next.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+                if (found is null or DBNull)
+                {
+                    return null;
+                }
+
+                seq = Convert.ToInt64(found, System.Globalization.CultureInfo.InvariantCulture);
+                await using var take = connection.CreateCommand();
+                take.CommandText = """
+                    UPDATE groups SET cursor = $seq WHERE workspace = $ws AND channel = $ch AND grp = $grp;
+                    INSERT INTO group_claims (workspace, channel, grp, seq, member, deadline, deliveries)
+                    VALUES ($ws, $ch, $grp, $seq, $member, $deadline, 1);
+                    """;
+                AddGroupKey(take, workspace, channel, group);
+                take.Parameters.AddWithValue("$seq", seq);
+                take.Parameters.AddWithValue("$member", member);
+                take.Parameters.AddWithValue("$deadline", (now + ackTimeout).ToUnixTimeMilliseconds());
+                await take.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            var events = await ReadEventsAsync(connection, workspace, channel, seq - 1, 1, cancellationToken).ConfigureAwait(false);
+            return events.Count == 1 && events[0].Seq == seq ? new GroupClaim(events[0], deliveries) : null;
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    public async Task<bool> AckGroupEventAsync(string workspace, string channel, string group, string member, long seq, CancellationToken cancellationToken)
+    {
+        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+            await using var command = connection.CreateCommand();
+            command.CommandText = "DELETE FROM group_claims WHERE workspace = $ws AND channel = $ch AND grp = $grp AND seq = $seq AND member = $member";
+            AddGroupKey(command, workspace, channel, group);
+            command.Parameters.AddWithValue("$seq", seq);
+            command.Parameters.AddWithValue("$member", member);
+            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0;
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    public async Task ReleaseGroupMemberAsync(string workspace, string channel, string group, string member, CancellationToken cancellationToken)
+    {
+        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+            await using var command = connection.CreateCommand();
+            command.CommandText = "UPDATE group_claims SET deadline = 0 WHERE workspace = $ws AND channel = $ch AND grp = $grp AND member = $member";
+            AddGroupKey(command, workspace, channel, group);
+            command.Parameters.AddWithValue("$member", member);
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
 
     public async Task CreateKeyAsync(ApiKeyRecord key, CancellationToken cancellationToken)
     {
@@ -368,6 +515,13 @@ internal sealed class SqliteRelayStore : IRelayStore
         await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
         await ExecuteAsync(connection, "PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000;", cancellationToken).ConfigureAwait(false);
         return connection;
+    }
+
+    private static void AddGroupKey(SqliteCommand command, string workspace, string channel, string group)
+    {
+        command.Parameters.AddWithValue("$ws", workspace);
+        command.Parameters.AddWithValue("$ch", channel);
+        command.Parameters.AddWithValue("$grp", group);
     }
 
     private static async Task ExecuteAsync(SqliteConnection connection, string sql, CancellationToken cancellationToken)

@@ -1,0 +1,209 @@
+using System.Buffers;
+using System.Globalization;
+using System.Net.WebSockets;
+using System.Text.Json;
+using System.Threading.Channels;
+using CtxRelay.Relay.Auth;
+using CtxRelay.Relay.Internal;
+using CtxRelay.Relay.Storage;
+
+namespace CtxRelay.Relay.Features;
+
+/// <summary>
+/// <c>GET /ws/{channel}?group=NAME</c>: members of a queue group share the channel's events — each event
+/// goes to one live member, which acknowledges it with a <c>{"type":"ack","seq":N}</c> text frame. An
+/// event not acknowledged within the ack timeout (<c>?ack_timeout=</c> seconds, default 30), or held by a
+/// member that disconnects, is redelivered to another member: at-least-once. Claims are atomic in the
+/// store, so members may be connected to different relays sharing one store.
+/// </summary>
+internal static class QueueGroups
+{
+    private static readonly TimeSpan RedeliveryCheck = TimeSpan.FromMilliseconds(500);
+
+    public static async Task<IResult> ServeMemberAsync(
+        HttpContext http,
+        IRelayStore store,
+        RelayOptions relay,
+        Caller caller,
+        string channel,
+        string group,
+        CancellationToken stopping,
+        CancellationToken cancellationToken)
+    {
+        if (!Channels.IsValidName(group))
+        {
+            return Problems.BadRequest("The group name follows the channel name rule: " + Channels.NameRule);
+        }
+
+        if (!TryParseQuery(http, "ack_timeout", 30, 1, 3600, out var ackSeconds) || !TryParseQuery(http, "prefetch", 1, 1, 100, out var prefetch))
+        {
+            return Problems.BadRequest("'ack_timeout' is 1–3600 seconds and 'prefetch' 1–100 events.");
+        }
+
+        try
+        {
+            await store.JoinGroupAsync(caller.Workspace, channel, group, cancellationToken).ConfigureAwait(false);
+        }
+        catch (NotSupportedException ex)
+        {
+            return Problems.Create(StatusCodes.Status501NotImplemented, "groups-unavailable", "Queue groups unavailable", ex.Message);
+        }
+
+        var member = Guid.NewGuid().ToString("N");
+        var ackTimeout = TimeSpan.FromSeconds(ackSeconds);
+        var wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+        await using var feed = await store.SubscribeAsync(caller.Workspace, channel, _ =>
+        {
+            wake.Writer.TryWrite(true);
+            return ValueTask.CompletedTask;
+        }, cancellationToken).ConfigureAwait(false);
+
+        using var socket = await http.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
+        {
+            KeepAliveInterval = relay.KeepAliveInterval,
+            KeepAliveTimeout = relay.KeepAliveInterval,
+        }).ConfigureAwait(false);
+        using var closed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, stopping);
+        var inFlight = new HashSet<long>();
+        var receiving = ReceiveAcksAsync(socket, store, caller.Workspace, channel, group, member, inFlight, wake.Writer, closed);
+        var buffer = new ArrayBufferWriter<byte>();
+        var clock = http.RequestServices.GetRequiredService<TimeProvider>();
+        try
+        {
+            while (!closed.IsCancellationRequested)
+            {
+                while (Count(inFlight) < prefetch)
+                {
+                    var claim = await store.ClaimGroupEventAsync(caller.Workspace, channel, group, member, clock.GetUtcNow(), ackTimeout, closed.Token).ConfigureAwait(false);
+                    if (claim is null)
+                    {
+                        break;
+                    }
+
+                    lock (inFlight)
+                    {
+                        inFlight.Add(claim.Event.Seq);
+                    }
+
+                    await ChannelEndpoints.SendAsync(socket, buffer, claim.Event, closed.Token, group, claim.Deliveries).ConfigureAwait(false);
+                }
+
+                // Wake on a new event or an ack; otherwise look again shortly for claims whose ack timed out.
+                using var pause = CancellationTokenSource.CreateLinkedTokenSource(closed.Token);
+                pause.CancelAfter(RedeliveryCheck);
+                try
+                {
+                    await wake.Reader.ReadAsync(pause.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!closed.IsCancellationRequested)
+                {
+                }
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or WebSocketException)
+        {
+        }
+        finally
+        {
+            await closed.CancelAsync().ConfigureAwait(false);
+            await receiving.ConfigureAwait(false);
+            await store.ReleaseGroupMemberAsync(caller.Workspace, channel, group, member, CancellationToken.None).ConfigureAwait(false);
+            if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+            {
+                try
+                {
+                    await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "bye", CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (WebSocketException)
+                {
+                }
+            }
+        }
+
+        return Results.Empty;
+    }
+
+    private static int Count(HashSet<long> inFlight)
+    {
+        lock (inFlight)
+        {
+            return inFlight.Count;
+        }
+    }
+
+    private static async Task ReceiveAcksAsync(
+        WebSocket socket,
+        IRelayStore store,
+        string workspace,
+        string channel,
+        string group,
+        string member,
+        HashSet<long> inFlight,
+        ChannelWriter<bool> wake,
+        CancellationTokenSource closed)
+    {
+        var buffer = new byte[4096];
+        try
+        {
+            while (!closed.IsCancellationRequested)
+            {
+                var result = await socket.ReceiveAsync(buffer, closed.Token).ConfigureAwait(false);
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    break;
+                }
+
+                if (result.MessageType != WebSocketMessageType.Text || !result.EndOfMessage || TryReadAck(buffer.AsSpan(0, result.Count)) is not { } seq)
+                {
+                    continue; // not an ack: ignore
+                }
+
+                await store.AckGroupEventAsync(workspace, channel, group, member, seq, closed.Token).ConfigureAwait(false);
+                lock (inFlight)
+                {
+                    inFlight.Remove(seq);
+                }
+
+                wake.TryWrite(true);
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or WebSocketException)
+        {
+        }
+        finally
+        {
+            await closed.CancelAsync().ConfigureAwait(false);
+        }
+    }
+
+    private static long? TryReadAck(ReadOnlySpan<byte> frame)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(frame);
+            using var document = JsonDocument.ParseValue(ref reader);
+            var root = document.RootElement;
+            return root.ValueKind == JsonValueKind.Object
+                   && root.TryGetProperty("type", out var type) && type.ValueEquals("ack")
+                   && root.TryGetProperty("seq", out var seq) && seq.TryGetInt64(out var value)
+                ? value
+                : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static bool TryParseQuery(HttpContext http, string name, int fallback, int min, int max, out int value)
+    {
+        var text = http.Request.Query[name].FirstOrDefault();
+        if (text is null)
+        {
+            value = fallback;
+            return true;
+        }
+
+        return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out value) && value >= min && value <= max;
+    }
+}

@@ -1,0 +1,32 @@
+using CtxRelay;
+using CtxRelay.Mcp;
+using CtxRelay.Mcp.Internal;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+// The content root is the tool's own folder, not the working directory (the user's project), so an
+// appsettings.json there is never picked up. stdout carries the MCP protocol and nothing else: every log
+// line goes to stderr.
+var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+{
+    Args = args,
+    ContentRootPath = AppContext.BaseDirectory,
+});
+builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+
+// A missing key or a malformed CONTEXTRELAY_URL must not stop the server: it starts, and each tool
+// call answers with what to fix.
+var settings = RelaySettings.FromEnvironment();
+builder.Services.AddSingleton(settings);
+builder.Services.AddSingleton(_ => new ContextRelay(settings.Options));
+builder.Services.AddSingleton<PayloadCache>();
+builder.Services.AddSingleton<PayloadReader>();
+
+builder.Services
+    .AddMcpServer(o => o.ServerInstructions = RelayTools.ServerInstructions)
+    .WithStdioServerTransport()
+    .WithTools<RelayTools>()
+    .WithResources<PayloadResources>();
+
+await builder.Build().RunAsync();

@@ -22,7 +22,7 @@ public class RelayFixture : IAsyncLifetime
     /// <summary>Configuration overrides for this fixture's relay (e.g. <c>Relay:MaxPayloadBytes</c>).</summary>
     protected virtual IDictionary<string, string?> Settings => new Dictionary<string, string?>();
 
-    public async Task InitializeAsync()
+    public virtual async Task InitializeAsync()
     {
         var settings = new Dictionary<string, string?>
         {
@@ -60,7 +60,7 @@ public class RelayFixture : IAsyncLifetime
         return http;
     }
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         if (_server is not null)
         {

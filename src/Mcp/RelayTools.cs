@@ -1,4 +1,3 @@
-using static System.FormattableString;
 using System.ComponentModel;
 using System.Globalization;
 using System.Text.Json;
@@ -7,6 +6,7 @@ using CtxRelay.Mcp.Internal;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
+using static System.FormattableString;
 
 namespace CtxRelay.Mcp;
 

@@ -263,19 +263,10 @@ internal static class ChannelEndpoints
         {
             await closed.CancelAsync().ConfigureAwait(false);
             await receiving.ConfigureAwait(false);
-            if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived && !overflowed)
+            if (!overflowed)
             {
-                try
-                {
-                    // Answer the client's close, or tell it the relay is going away (it reconnects with since=).
-                    var (status, reason) = socket.State == WebSocketState.CloseReceived
-                        ? (WebSocketCloseStatus.NormalClosure, "bye")
-                        : (WebSocketCloseStatus.EndpointUnavailable, "relay stopping");
-                    await socket.CloseOutputAsync(status, reason, CancellationToken.None).ConfigureAwait(false);
-                }
-                catch (WebSocketException)
-                {
-                }
+                // Answer the client's close, or tell it the relay is going away (it reconnects with since=).
+                await CloseQuietlyAsync(socket).ConfigureAwait(false);
             }
 
             Log.SubscriberLeft(logger, caller.Workspace, channel);
@@ -293,6 +284,26 @@ internal static class ChannelEndpoints
         }
 
         await socket.SendAsync(buffer.WrittenMemory, WebSocketMessageType.Text, endOfMessage: true, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Completes the close handshake: answers a client's close, or closes with 1001 when the relay is stopping.</summary>
+    internal static async Task CloseQuietlyAsync(WebSocket socket)
+    {
+        if (socket.State is not (WebSocketState.Open or WebSocketState.CloseReceived))
+        {
+            return;
+        }
+
+        var (status, reason) = socket.State == WebSocketState.CloseReceived
+            ? (WebSocketCloseStatus.NormalClosure, "bye")
+            : (WebSocketCloseStatus.EndpointUnavailable, "relay stopping");
+        try
+        {
+            await socket.CloseOutputAsync(status, reason, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (WebSocketException)
+        {
+        }
     }
 
     /// <summary>Reads (and ignores) what the client sends, so close frames and pongs are processed.</summary>

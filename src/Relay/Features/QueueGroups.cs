@@ -108,16 +108,7 @@ internal static class QueueGroups
             await closed.CancelAsync().ConfigureAwait(false);
             await receiving.ConfigureAwait(false);
             await store.ReleaseGroupMemberAsync(caller.Workspace, channel, group, member, CancellationToken.None).ConfigureAwait(false);
-            if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
-            {
-                try
-                {
-                    await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "bye", CancellationToken.None).ConfigureAwait(false);
-                }
-                catch (WebSocketException)
-                {
-                }
-            }
+            await ChannelEndpoints.CloseQuietlyAsync(socket).ConfigureAwait(false);
         }
 
         return Results.Empty;

@@ -68,10 +68,8 @@ internal sealed class SqliteRelayStore : IRelayStore
     public async Task SavePayloadAsync(PayloadRecord payload, Stream content, CancellationToken cancellationToken)
     {
         var buffer = new byte[ChunkSize];
-        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        await WriteAsync(async connection =>
         {
-            await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
             await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
 
             await using (var insert = connection.CreateCommand())
@@ -110,11 +108,7 @@ internal sealed class SqliteRelayStore : IRelayStore
             }
 
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            _writeGate.Release();
-        }
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<PayloadRecord?> GetPayloadAsync(string workspace, string id, DateTimeOffset now, CancellationToken cancellationToken)
@@ -154,10 +148,8 @@ internal sealed class SqliteRelayStore : IRelayStore
 
     public async Task<bool> DeletePayloadAsync(string workspace, string id, CancellationToken cancellationToken)
     {
-        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        return await WriteAsync(async connection =>
         {
-            await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
             await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             await using var command = connection.CreateCommand();
             command.CommandText = """
@@ -169,11 +161,7 @@ internal sealed class SqliteRelayStore : IRelayStore
             var deleted = await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             return deleted > 0;
-        }
-        finally
-        {
-            _writeGate.Release();
-        }
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<long> GetStoredBytesAsync(string workspace, CancellationToken cancellationToken)
@@ -188,10 +176,8 @@ internal sealed class SqliteRelayStore : IRelayStore
 
     public async Task<int> SweepAsync(DateTimeOffset now, ChannelRetention retention, CancellationToken cancellationToken)
     {
-        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        return await WriteAsync(async connection =>
         {
-            await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
             await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             await using var command = connection.CreateCommand();
             command.CommandText = """
@@ -212,53 +198,38 @@ internal sealed class SqliteRelayStore : IRelayStore
             await events.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             return removed;
-        }
-        finally
-        {
-            _writeGate.Release();
-        }
+        }, cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task<ChannelEvent> AppendEventAsync(string workspace, string channel, NewChannelEvent channelEvent, CancellationToken cancellationToken)
-    {
-        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+    public Task<ChannelEvent> AppendEventAsync(string workspace, string channel, NewChannelEvent channelEvent, CancellationToken cancellationToken)
+        => WriteAsync(async connection =>
         {
-            ChannelEvent appended;
-            await using (var connection = await OpenAsync(cancellationToken).ConfigureAwait(false))
-            {
-                await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-                await using var command = connection.CreateCommand();
-                command.CommandText = """
-                    INSERT INTO channels (workspace, channel, last_seq) VALUES ($ws, $ch, 1)
-                        ON CONFLICT (workspace, channel) DO UPDATE SET last_seq = last_seq + 1;
-                    INSERT INTO events (workspace, channel, seq, ts, type, metadata, payload_id, url, data)
-                        SELECT $ws, $ch, last_seq, $ts, $type, $metadata, $pid, $url, $data FROM channels WHERE workspace = $ws AND channel = $ch;
-                    SELECT last_seq FROM channels WHERE workspace = $ws AND channel = $ch;
-                    """;
-                var now = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
-                command.Parameters.AddWithValue("$ws", workspace);
-                command.Parameters.AddWithValue("$ch", channel);
-                command.Parameters.AddWithValue("$ts", now.ToUnixTimeMilliseconds());
-                command.Parameters.AddWithValue("$type", (int)channelEvent.Type);
-                command.Parameters.AddWithValue("$metadata", channelEvent.MetadataJson);
-                command.Parameters.AddWithValue("$pid", (object?)channelEvent.PayloadId ?? DBNull.Value);
-                command.Parameters.AddWithValue("$url", (object?)channelEvent.Url ?? DBNull.Value);
-                command.Parameters.AddWithValue("$data", (object?)channelEvent.Data ?? DBNull.Value);
-                var seq = Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
-                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-                appended = new ChannelEvent(channel, seq, now, channelEvent.Type, channelEvent.MetadataJson, channelEvent.PayloadId, channelEvent.Url, channelEvent.Data);
-            }
+            await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            await using var command = connection.CreateCommand();
+            command.CommandText = """
+                INSERT INTO channels (workspace, channel, last_seq) VALUES ($ws, $ch, 1)
+                    ON CONFLICT (workspace, channel) DO UPDATE SET last_seq = last_seq + 1;
+                INSERT INTO events (workspace, channel, seq, ts, type, metadata, payload_id, url, data)
+                    SELECT $ws, $ch, last_seq, $ts, $type, $metadata, $pid, $url, $data FROM channels WHERE workspace = $ws AND channel = $ch;
+                SELECT last_seq FROM channels WHERE workspace = $ws AND channel = $ch;
+                """;
+            var now = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+            command.Parameters.AddWithValue("$ws", workspace);
+            command.Parameters.AddWithValue("$ch", channel);
+            command.Parameters.AddWithValue("$ts", now.ToUnixTimeMilliseconds());
+            command.Parameters.AddWithValue("$type", (int)channelEvent.Type);
+            command.Parameters.AddWithValue("$metadata", channelEvent.MetadataJson);
+            command.Parameters.AddWithValue("$pid", (object?)channelEvent.PayloadId ?? DBNull.Value);
+            command.Parameters.AddWithValue("$url", (object?)channelEvent.Url ?? DBNull.Value);
+            command.Parameters.AddWithValue("$data", (object?)channelEvent.Data ?? DBNull.Value);
+            var seq = Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            var appended = new ChannelEvent(channel, seq, now, channelEvent.Type, channelEvent.MetadataJson, channelEvent.PayloadId, channelEvent.Url, channelEvent.Data);
 
-            // Still inside the gate: live subscribers receive events in seq order.
+            // Still inside the write gate: live subscribers receive events in seq order.
             await _fanout.PublishAsync(workspace, channel, appended).ConfigureAwait(false);
             return appended;
-        }
-        finally
-        {
-            _writeGate.Release();
-        }
-    }
+        }, cancellationToken);
 
     public async Task<IReadOnlyList<ChannelEvent>> ReadEventsAsync(string workspace, string channel, long afterSeq, int limit, CancellationToken cancellationToken)
     {
@@ -300,10 +271,8 @@ internal sealed class SqliteRelayStore : IRelayStore
 
     public async Task JoinGroupAsync(string workspace, string channel, string group, CancellationToken cancellationToken)
     {
-        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        await WriteAsync(async connection =>
         {
-            await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
             await using var command = connection.CreateCommand();
             command.CommandText = """
                 INSERT INTO groups (workspace, channel, grp, cursor)
@@ -312,19 +281,13 @@ internal sealed class SqliteRelayStore : IRelayStore
                 """;
             AddGroupKey(command, workspace, channel, group);
             await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            _writeGate.Release();
-        }
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<GroupClaim?> ClaimGroupEventAsync(string workspace, string channel, string group, string member, DateTimeOffset now, TimeSpan ackTimeout, CancellationToken cancellationToken)
     {
-        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        return await WriteAsync(async connection =>
         {
-            await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
             await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             await using var claim = connection.CreateCommand();
 
@@ -389,56 +352,38 @@ internal sealed class SqliteRelayStore : IRelayStore
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             var events = await ReadEventsAsync(connection, workspace, channel, seq - 1, 1, cancellationToken).ConfigureAwait(false);
             return events.Count == 1 && events[0].Seq == seq ? new GroupClaim(events[0], deliveries) : null;
-        }
-        finally
-        {
-            _writeGate.Release();
-        }
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<bool> AckGroupEventAsync(string workspace, string channel, string group, string member, long seq, CancellationToken cancellationToken)
     {
-        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        return await WriteAsync(async connection =>
         {
-            await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
             await using var command = connection.CreateCommand();
             command.CommandText = "DELETE FROM group_claims WHERE workspace = $ws AND channel = $ch AND grp = $grp AND seq = $seq AND member = $member";
             AddGroupKey(command, workspace, channel, group);
             command.Parameters.AddWithValue("$seq", seq);
             command.Parameters.AddWithValue("$member", member);
             return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0;
-        }
-        finally
-        {
-            _writeGate.Release();
-        }
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task ReleaseGroupMemberAsync(string workspace, string channel, string group, string member, CancellationToken cancellationToken)
     {
-        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        await WriteAsync(async connection =>
         {
-            await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
             await using var command = connection.CreateCommand();
             command.CommandText = "UPDATE group_claims SET deadline = 0 WHERE workspace = $ws AND channel = $ch AND grp = $grp AND member = $member";
             AddGroupKey(command, workspace, channel, group);
             command.Parameters.AddWithValue("$member", member);
             await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            _writeGate.Release();
-        }
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task CreateKeyAsync(ApiKeyRecord key, CancellationToken cancellationToken)
     {
-        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        await WriteAsync(async connection =>
         {
-            await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
             await using var command = connection.CreateCommand();
             command.CommandText = """
                 INSERT INTO api_keys (id, workspace, hash, prefix, plan, scope, created_at, revoked_at)
@@ -452,11 +397,7 @@ internal sealed class SqliteRelayStore : IRelayStore
             command.Parameters.AddWithValue("$scope", (int)key.Scope);
             command.Parameters.AddWithValue("$created", key.CreatedAt.ToUnixTimeMilliseconds());
             await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            _writeGate.Release();
-        }
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<ApiKeyRecord?> FindKeyAsync(byte[] hash, CancellationToken cancellationToken)
@@ -486,20 +427,14 @@ internal sealed class SqliteRelayStore : IRelayStore
 
     public async Task<bool> RevokeKeyAsync(string keyId, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        return await WriteAsync(async connection =>
         {
-            await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
             await using var command = connection.CreateCommand();
             command.CommandText = "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $now) WHERE id = $id";
             command.Parameters.AddWithValue("$id", keyId);
             command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
             return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0;
-        }
-        finally
-        {
-            _writeGate.Release();
-        }
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     public ValueTask DisposeAsync()
@@ -508,6 +443,28 @@ internal sealed class SqliteRelayStore : IRelayStore
         SqliteConnection.ClearAllPools();
         return ValueTask.CompletedTask;
     }
+
+    /// <summary>Runs a write on its own connection, one write at a time in this process (SQLite has one writer).</summary>
+    private async Task<T> WriteAsync<T>(Func<SqliteConnection, Task<T>> write, CancellationToken cancellationToken)
+    {
+        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+            return await write(connection).ConfigureAwait(false);
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    private Task WriteAsync(Func<SqliteConnection, Task> write, CancellationToken cancellationToken)
+        => WriteAsync(async connection =>
+        {
+            await write(connection).ConfigureAwait(false);
+            return true;
+        }, cancellationToken);
 
     private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
     {

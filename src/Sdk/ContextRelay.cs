@@ -25,7 +25,7 @@ public sealed class ContextRelay : IDisposable
 
     /// <summary>Connects to the relay at <paramref name="baseUrl"/> with an API key.</summary>
     public ContextRelay(string apiKey, string baseUrl = ContextRelayOptions.DefaultBaseUrl)
-        : this(ContextRelayOptions.Default with { ApiKey = apiKey, BaseUrl = new Uri(baseUrl) })
+        : this(ContextRelayOptions.Default with { ApiKey = apiKey, BaseUrl = ContextRelayOptions.ParseBaseUrl(baseUrl) })
     {
     }
 
@@ -181,6 +181,7 @@ public sealed class ContextRelay : IDisposable
 
         using var request = new HttpRequestMessage(HttpMethod.Get, "pull/" + address.Id);
         using var response = await SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        EnsureKeyFor(response, address);
         await using var source = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
         return await CopyWithProgressAsync(source, destination, progress, cancellationToken).ConfigureAwait(false);
     }
@@ -361,11 +362,22 @@ public sealed class ContextRelay : IDisposable
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, "pull/" + address.Id);
         using var response = await SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        EnsureKeyFor(response, address);
         await using var source = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
         var length = response.Content.Headers.ContentLength;
         using var buffer = length is { } l and <= int.MaxValue ? new MemoryStream((int)l) : new MemoryStream();
         await CopyWithProgressAsync(source, buffer, progress, cancellationToken).ConfigureAwait(false);
         return buffer.Length == buffer.Capacity ? buffer.GetBuffer() : buffer.ToArray();
+    }
+
+    /// <summary>An encrypted payload pulled without its key would be ciphertext posing as text: refuse it.</summary>
+    private static void EnsureKeyFor(HttpResponseMessage response, RelayAddress address)
+    {
+        if (address.Key is null && string.Equals(Header(response, "X-Relay-Encrypted"), "true", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new RelayDecryptionException(
+                "This payload is encrypted and the URL has no #key=… fragment: pass the whole URL exactly as the sender handed it on.");
+        }
     }
 
     private static async Task<long> CopyWithProgressAsync(Stream source, Stream destination, IProgress<long>? progress, CancellationToken cancellationToken)

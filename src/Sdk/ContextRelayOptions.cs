@@ -23,14 +23,29 @@ public sealed record ContextRelayOptions
     /// <summary>Interval of WebSocket keep-alive pings; a connection whose pong does not come back is reconnected.</summary>
     public TimeSpan KeepAliveInterval { get; init; } = TimeSpan.FromSeconds(15);
 
-    /// <summary>Reads <c>CONTEXTRELAY_URL</c> and <c>CONTEXTRELAY_API_KEY</c>.</summary>
+    /// <summary>
+    /// Reads <c>CONTEXTRELAY_URL</c> (default <see cref="DefaultBaseUrl"/>) and <c>CONTEXTRELAY_API_KEY</c>.
+    /// A URL that is not an absolute http(s) address throws <see cref="ArgumentException"/> naming the variable.
+    /// </summary>
     public static ContextRelayOptions FromEnvironment()
     {
         var url = Environment.GetEnvironmentVariable("CONTEXTRELAY_URL");
         return Default with
         {
-            BaseUrl = string.IsNullOrWhiteSpace(url) ? new Uri(DefaultBaseUrl) : new Uri(url),
-            ApiKey = Environment.GetEnvironmentVariable("CONTEXTRELAY_API_KEY"),
+            BaseUrl = string.IsNullOrWhiteSpace(url) ? new Uri(DefaultBaseUrl) : ParseBaseUrl(url, "CONTEXTRELAY_URL"),
+            ApiKey = Environment.GetEnvironmentVariable("CONTEXTRELAY_API_KEY") is { Length: > 0 } key ? key.Trim() : null,
         };
+    }
+
+    /// <summary>Parses a relay address, accepting only absolute http and https URLs.</summary>
+    public static Uri ParseBaseUrl(string value, string what = "the relay URL")
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        if (Uri.TryCreate(value.Trim(), UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps))
+        {
+            return uri;
+        }
+
+        throw new ArgumentException($"{what} must be an http:// or https:// address such as {DefaultBaseUrl}, not '{value}'.", nameof(value));
     }
 }

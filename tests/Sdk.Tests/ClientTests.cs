@@ -115,7 +115,19 @@ public sealed class ClientTests(RelayFixture relay) : IClassFixture<RelayFixture
 
         var ex = await Assert.ThrowsAsync<RelayDecryptionException>(() => client.PullAsync(wrong));
         Assert.Contains("#key=", ex.Message, StringComparison.Ordinal);
-        Assert.StartsWith("gAAAAA", await client.PullAsync(bare), StringComparison.Ordinal); // no key: the token as stored
+        var missing = await Assert.ThrowsAsync<RelayDecryptionException>(() => client.PullAsync(bare)); // not the ciphertext as text
+        Assert.Contains("#key=", missing.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<RelayDecryptionException>(() => client.PullToStreamAsync(bare, Stream.Null));
+    }
+
+    [Theory]
+    [InlineData("localhost:8787")]
+    [InlineData("ftp://relay")]
+    [InlineData("not a url")]
+    public void A_base_url_that_is_not_http_is_refused_with_a_clear_error(string url)
+    {
+        var ex = Assert.Throws<ArgumentException>(() => new ContextRelay(relay.ApiKey, url));
+        Assert.Contains("http://", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]

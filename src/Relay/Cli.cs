@@ -18,8 +18,9 @@ internal static class Cli
         {
             return 0;
         }
-        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or IOException or OptionsValidationException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException)
+        catch (Exception ex)
         {
+            // One line a person can act on; never a stack trace.
             Console.Error.WriteLine("contextrelay-relay: " + Describe(ex));
             return 1;
         }
@@ -87,6 +88,8 @@ internal static class Cli
         IOException io when io.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase)
             => $"{io.Message} Another process uses that port: stop it or pass --urls http://127.0.0.1:<other port>.",
         OptionsValidationException options => "invalid configuration: " + string.Join("; ", options.Failures),
-        _ => ex.Message,
+        ArgumentException or InvalidOperationException or IOException or UnauthorizedAccessException or StorageUnavailableException => ex.Message,
+        Microsoft.Data.Sqlite.SqliteException sqlite => $"the data folder's database failed ({sqlite.Message}); check --data and its permissions.",
+        _ => $"unexpected {ex.GetType().Name}: {ex.Message}",
     };
 }

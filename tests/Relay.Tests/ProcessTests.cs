@@ -95,6 +95,15 @@ public sealed class ProcessTests : IDisposable
         Assert.Equal(1, unknownKey.ExitCode);
         Assert.Contains("keys list", unknownKey.StdErr, StringComparison.Ordinal);
 
+        var noRedis = await RelayProcess.RunCliAsync("serve", "--storage", "redis", "--redis", $"127.0.0.1:{RelayProcess.FreePort()}", "--urls", $"http://127.0.0.1:{RelayProcess.FreePort()}", "--data", _data);
+        Assert.Equal(1, noRedis.ExitCode);
+        Assert.Contains("Cannot reach Redis", noRedis.StdErr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", noRedis.StdErr, StringComparison.Ordinal);
+
+        var badEngine = await RelayProcess.RunCliAsync("keys", "list", "--storage", "bogus", "--data", _data);
+        Assert.Equal(1, badEngine.ExitCode);
+        Assert.Contains("'sqlite' or 'redis'", badEngine.StdErr, StringComparison.Ordinal);
+
         var missing = await RelayProcess.RunCliAsync("keys", "create", "--data", _data);
         Assert.NotEqual(0, missing.ExitCode);
         Assert.Contains("--workspace", missing.StdErr + missing.StdOut, StringComparison.Ordinal);

@@ -51,7 +51,7 @@ internal static class Cli
         await using (app.ConfigureAwait(false))
         {
             var store = app.Services.GetRequiredService<IRelayStore>();
-            await store.InitializeAsync(cancellationToken).ConfigureAwait(false);
+            await app.Services.GetRequiredService<RelayApp.StoreInitializer>().EnsureAsync(cancellationToken).ConfigureAwait(false);
             var created = await KeyAdmin.BootstrapAsync(store, Environment.GetEnvironmentVariable("CONTEXTRELAY_API_KEY"), cancellationToken).ConfigureAwait(false);
             if (created is { } dev)
             {

@@ -39,7 +39,21 @@ internal static class KeyAdmin
                 throw new ArgumentException("CONTEXTRELAY_API_KEY is set but is not a valid key: it must be cr_live_ followed by at least 32 letters and digits. Unset it to have one generated.");
             }
 
-            await store.CreateKeyAsync(ApiKeys.CreateRecord(environmentKey, DevWorkspace, "default", KeyScope.ReadWrite, DateTimeOffset.UtcNow), cancellationToken).ConfigureAwait(false);
+            var record = ApiKeys.CreateRecord(environmentKey, DevWorkspace, "default", KeyScope.ReadWrite, DateTimeOffset.UtcNow);
+            try
+            {
+                await store.CreateKeyAsync(record, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception) when (cancellationToken.IsCancellationRequested is false)
+            {
+                if (await store.FindKeyAsync(record.Hash, cancellationToken).ConfigureAwait(false) is null)
+                {
+                    throw;
+                }
+
+                return null; // another relay sharing this store bootstrapped the same key first
+            }
+
             return (environmentKey, true);
         }
 

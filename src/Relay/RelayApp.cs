@@ -73,7 +73,8 @@ public static class RelayApp
         services.AddSingleton(sp => StoreFactory.Create(
             sp.GetRequiredService<IOptions<StorageOptions>>().Value,
             sp.GetRequiredService<IOptions<RelayOptions>>().Value));
-        services.AddHostedService<StoreInitializer>();
+        services.AddSingleton<StoreInitializer>();
+        services.AddHostedService(sp => sp.GetRequiredService<StoreInitializer>());
         services.AddHostedService<Sweeper>();
         services.AddMemoryCache();
         services.AddDataProtection().UseEphemeralDataProtectionProvider(); // no cookies here: keep no key files
@@ -107,10 +108,15 @@ public static class RelayApp
         services.Configure<GzipCompressionProviderOptions>(o => o.Level = CompressionLevel.Fastest);
     }
 
-    /// <summary>Creates the schema / checks the connection before the relay takes requests.</summary>
-    private sealed class StoreInitializer(IRelayStore store) : IHostedService
+    /// <summary>Creates the schema / checks the connection once, before the relay takes requests.</summary>
+    internal sealed class StoreInitializer(IRelayStore store) : IHostedService
     {
-        public Task StartAsync(CancellationToken cancellationToken) => store.InitializeAsync(cancellationToken);
+        private readonly Lazy<Task> _initialized = new(() => store.InitializeAsync(CancellationToken.None));
+
+        /// <summary>Initializes the store the first time; later calls wait for that same initialization.</summary>
+        public Task EnsureAsync(CancellationToken cancellationToken) => _initialized.Value.WaitAsync(cancellationToken);
+
+        public Task StartAsync(CancellationToken cancellationToken) => EnsureAsync(cancellationToken);
 
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }

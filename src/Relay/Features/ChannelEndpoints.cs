@@ -259,6 +259,11 @@ internal static class ChannelEndpoints
         {
             // The client went away or the relay is stopping.
         }
+        catch (StorageUnavailableException)
+        {
+            // Replay failed because storage went away: the client reconnects and resumes with since=.
+            await socket.CloseOutputAsync(WebSocketCloseStatus.InternalServerError, "storage unavailable; reconnect", CancellationToken.None).ConfigureAwait(false);
+        }
         finally
         {
             await closed.CancelAsync().ConfigureAwait(false);

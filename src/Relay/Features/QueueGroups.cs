@@ -103,11 +103,24 @@ internal static class QueueGroups
         catch (Exception ex) when (ex is OperationCanceledException or WebSocketException)
         {
         }
+        catch (StorageUnavailableException)
+        {
+            // Storage went away mid-session: tell the member to come back; its claims expire and are redelivered.
+            await socket.CloseOutputAsync(WebSocketCloseStatus.InternalServerError, "storage unavailable; reconnect", CancellationToken.None).ConfigureAwait(false);
+        }
         finally
         {
             await closed.CancelAsync().ConfigureAwait(false);
             await receiving.ConfigureAwait(false);
-            await store.ReleaseGroupMemberAsync(caller.Workspace, channel, group, member, CancellationToken.None).ConfigureAwait(false);
+            try
+            {
+                await store.ReleaseGroupMemberAsync(caller.Workspace, channel, group, member, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (StorageUnavailableException)
+            {
+                // The claims still expire after the ack timeout and go to another member.
+            }
+
             await ChannelEndpoints.CloseQuietlyAsync(socket).ConfigureAwait(false);
         }
 
@@ -149,7 +162,15 @@ internal static class QueueGroups
                     continue; // not an ack: ignore
                 }
 
-                await store.AckGroupEventAsync(workspace, channel, group, member, seq, closed.Token).ConfigureAwait(false);
+                try
+                {
+                    await store.AckGroupEventAsync(workspace, channel, group, member, seq, closed.Token).ConfigureAwait(false);
+                }
+                catch (StorageUnavailableException)
+                {
+                    break; // the ack is lost: the event will be redelivered (at-least-once)
+                }
+
                 lock (inFlight)
                 {
                     inFlight.Remove(seq);

@@ -143,7 +143,10 @@ public sealed class BridgeDaemon
     private async Task HandleAsync(AgentPane agent, RelayEvent relayEvent, CancellationToken cancellationToken)
     {
         var taskId = MetadataText(relayEvent.Metadata, "task_id") ?? relayEvent.Id ?? $"{relayEvent.Channel}-{relayEvent.Seq}";
-        var timeout = MetadataNumber(relayEvent.Metadata, "timeout_s") is { } seconds and > 0 ? TimeSpan.FromSeconds(seconds) : _options.TaskTimeout;
+        // A caller may ask for a shorter limit than the bridge's own (AgentBridge passes its timeout), never a longer one.
+        var timeout = MetadataNumber(relayEvent.Metadata, "timeout_s") is { } seconds and > 0 && TimeSpan.FromSeconds(seconds) < _options.TaskTimeout
+            ? TimeSpan.FromSeconds(seconds)
+            : _options.TaskTimeout;
         var clock = Stopwatch.StartNew();
         Update(s => s with { Activity = "pulling", TaskId = taskId, TaskStartedAt = DateTimeOffset.UtcNow });
 

@@ -21,7 +21,7 @@ public sealed record BridgeOptions
     /// <summary>The channel results are pushed to.</summary>
     public required string DoneChannel { get; init; }
 
-    /// <summary>How long a task may take before it ends with <c>status: timeout</c> (a task's <c>timeout_s</c> metadata overrides it).</summary>
+    /// <summary>How long a task may take before it ends with <c>status: timeout</c> (a task's <c>timeout_s</c> metadata may shorten it).</summary>
     public TimeSpan TaskTimeout { get; init; } = TimeSpan.FromMinutes(30);
 
     /// <summary>

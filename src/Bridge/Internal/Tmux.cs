@@ -96,29 +96,42 @@ internal sealed class Tmux
     /// <summary>Resolves a target (<c>session[:window[.pane]]</c> or <c>%id</c>) to one pane, with clear errors.</summary>
     public async Task<PaneInfo> ResolvePaneAsync(PaneTarget target, CancellationToken cancellationToken = default)
     {
-        const string Format = "#{pane_id}\t#{session_name}\t#{window_index}\t#{pane_index}\t#{socket_path}\t#{pane_pid}\t#{pane_dead}";
+        // list-panes fails on a missing session or window (display-message would quietly fall back).
+        const string Format = "#{pane_id}\t#{pane_index}\t#{pane_active}\t#{session_name}\t#{window_index}\t#{socket_path}\t#{pane_pid}\t#{pane_dead}";
         string output;
         try
         {
-            output = await RunAsync(["display-message", "-p", "-t", target.ToTmuxTarget(), Format], cancellationToken: cancellationToken).ConfigureAwait(false);
+            output = await RunAsync(["list-panes", "-t", target.ToTmuxWindowTarget(), "-F", Format], cancellationToken: cancellationToken).ConfigureAwait(false);
         }
         catch (TmuxCommandException ex)
         {
             throw new BridgeException(DescribeTargetFailure(target, ex.Error), ex);
         }
 
-        var fields = output.TrimEnd('\n', '\r').Split('\t');
-        if (fields.Length < 7 || !fields[0].StartsWith('%'))
+        var panes = output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(line => line.TrimEnd('\r').Split('\t'))
+            .Where(fields => fields.Length >= 8)
+            .ToList();
+        var chosen = target switch
         {
-            throw new BridgeException($"tmux did not resolve {target}: '{output.Trim()}'.");
+            { Session: ['%', ..] } => panes.FirstOrDefault(f => f[0] == target.Session),
+            { Pane: ['%', ..] } => panes.FirstOrDefault(f => f[0] == target.Pane),
+            { Pane: { } index } => panes.FirstOrDefault(f => f[1] == index),
+            _ => panes.FirstOrDefault(f => f[2] == "1") ?? panes.FirstOrDefault(),
+        };
+        if (chosen is null)
+        {
+            throw new BridgeException(target.Pane is null
+                ? $"tmux found no pane for {target}."
+                : $"The tmux window has no pane '{target.Pane}' ('tmux list-panes -t {target.Session}' lists them).");
         }
 
-        if (fields[6] == "1")
+        if (chosen[7] == "1")
         {
-            throw new BridgeException($"The pane {target} ({fields[0]}) is dead: the program in it has exited.");
+            throw new BridgeException($"The pane {target} ({chosen[0]}) is dead: the program in it has exited.");
         }
 
-        return new PaneInfo(fields[0], fields[1], fields[2], fields[3], fields[4], int.TryParse(fields[5], CultureInfo.InvariantCulture, out var pid) ? pid : 0);
+        return new PaneInfo(chosen[0], chosen[3], chosen[4], chosen[1], chosen[5], int.TryParse(chosen[6], CultureInfo.InvariantCulture, out var pid) ? pid : 0);
     }
 
     /// <summary>Scrollback size, cursor row and height of a pane.</summary>
@@ -232,22 +245,17 @@ internal sealed class TmuxCommandException(string command, string error)
 /// <summary>Which pane the user named: <c>--tmux SESSION [--window W] [--pane P]</c>, on an optional socket.</summary>
 internal sealed record PaneTarget(string Session, string? Window = null, string? Pane = null, string? Socket = null)
 {
-    public string ToTmuxTarget()
+    /// <summary>The window to list the panes of: <c>=session:window</c> (exact session name), or the pane id's window.</summary>
+    public string ToTmuxWindowTarget()
     {
         if (Session.StartsWith('%'))
         {
-            return Session; // already a pane id
+            return Session; // a pane id: list-panes lists its window
         }
 
         // '=' asks for an exact session name (tmux otherwise accepts a prefix).
         var session = Session.StartsWith('$') ? Session : "=" + Session;
-        return (Window, Pane) switch
-        {
-            (null, null) => session + ":",
-            (_, null) => $"{session}:{Window}",
-            (null, _) => $"{session}:.{Pane}",
-            _ => $"{session}:{Window}.{Pane}",
-        };
+        return $"{session}:{Window}";
     }
 
     public override string ToString()

@@ -31,12 +31,16 @@ public sealed class TmuxServer : IAsyncDisposable
     public static string StandInScript => Path.Combine(AppContext.BaseDirectory, "StandIn", "standin.py");
 
     /// <summary>Starts a server with the stand-in in a <paramref name="width"/>×<paramref name="height"/> pane and waits for its prompt.</summary>
-    public static async Task<TmuxServer> StartStandInAsync(int width = 100, int height = 30, int historyLimit = 20000, Action<string>? prepare = null)
+    public static async Task<TmuxServer> StartStandInAsync(int width = 100, int height = 30, int historyLimit = 20000, Func<string, Task>? prepare = null)
     {
         var server = new TmuxServer("crb-" + Guid.NewGuid().ToString("N")[..10], Path.Combine(Path.GetTempPath(), "crb-tests", Guid.NewGuid().ToString("N")[..10]));
         System.IO.Directory.CreateDirectory(server.LogDirectory);
         System.IO.Directory.CreateDirectory(server.StateDirectory);
-        prepare?.Invoke(server.Directory);
+        if (prepare is not null)
+        {
+            await prepare(server.Directory);
+        }
+
         var config = Path.Combine(server.Directory, "tmux.conf");
         await File.WriteAllTextAsync(config, $"set -g history-limit {historyLimit}\nset -g status off\n");
         await server.RunAsync(

@@ -1,0 +1,199 @@
+using System.Diagnostics;
+using CtxRelay.Bridge.Internal;
+using CtxRelay.Bridge.Tests.Support;
+using CtxRelay.Testing;
+using Xunit.Abstractions;
+
+namespace CtxRelay.Bridge.Tests;
+
+/// <summary>
+/// The whole path: an orchestrator's <see cref="AgentBridge"/> → a real relay → the bridge daemon →
+/// the stand-in agent in a real tmux pane → back.
+/// </summary>
+[Collection(TmuxCollection.Name)]
+public sealed class EndToEndTests(RelayFixture relay, ITestOutputHelper output) : IClassFixture<RelayFixture>
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public async Task PushAndWait_ReturnsExactlyTheAgentsAnswer_Cleaned()
+    {
+        await using var server = await TmuxServer.StartStandInAsync();
+        await using var bridge = await StartBridgeAsync(server);
+        using var client = relay.CreateClient();
+        var orchestrator = new AgentBridge(client, bridge.TaskChannel, bridge.DoneChannel);
+        var task = "Refactor the auth module…\n- async token refresh\n- same public API [[lines=12]]";
+
+        var result = await orchestrator.PushAndWaitAsync(task, Patience);
+
+        Assert.Equal(server.Turn(1, "answer.txt"), result);
+        Assert.StartsWith($"Done. Task {BridgeTool.Checksum(task)} received whole: 3 lines", result, StringComparison.Ordinal);
+        Assert.DoesNotContain("⏺", result, StringComparison.Ordinal);
+        Assert.DoesNotContain("esc to interrupt", result, StringComparison.Ordinal);
+        Assert.DoesNotContain("Read(src", result, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TwoQueuedTasks_ComeBackInOrder_WithTheirIdsAndMetadata()
+    {
+        await using var server = await TmuxServer.StartStandInAsync();
+        await using var bridge = await StartBridgeAsync(server);
+        using var client = relay.CreateClient();
+        await using var done = await client.OpenSubscriptionAsync(bridge.DoneChannel);
+
+        await client.PushAsync("First: rename the config keys [[lines=2]]", bridge.TaskChannel, new { task_id = "first" });
+        var second = await client.PushWithResultAsync("Second: update the docs [[lines=3]]", bridge.TaskChannel);
+        var results = new List<RelayEvent>();
+        using (var timeout = new CancellationTokenSource(Patience * 2))
+        {
+            await foreach (var relayEvent in done.ReadAllAsync(timeout.Token))
+            {
+                results.Add(relayEvent);
+                if (results.Count == 2)
+                {
+                    break;
+                }
+            }
+        }
+
+        // the first carried its own task_id; the second had none, so the bridge used its payload id
+        Assert.Equal(["first", second.Id], results.Select(r => r.Metadata["task_id"]!.GetValue<string>()));
+        Assert.All(results, r => Assert.Equal("done", r.Metadata["status"]!.GetValue<string>()));
+        Assert.All(results, r => Assert.True(r.Metadata["duration_s"]!.GetValue<double>() > 0));
+        Assert.Equal("First: rename the config keys [[lines=2]]", server.Turn(1, "task.txt"));
+        Assert.Equal("Second: update the docs [[lines=3]]", server.Turn(2, "task.txt"));
+        for (var i = 0; i < 2; i++)
+        {
+            var answer = server.Turn(i + 1, "answer.txt");
+            Assert.Equal(answer, await client.PullAsync(results[i].Url!));
+            Assert.Equal(answer.Split('\n')[0], results[i].Metadata["summary"]!.GetValue<string>());
+        }
+    }
+
+    [Fact]
+    public async Task TwoOrchestratorsWaitingAtOnce_EachGetTheirOwnResult()
+    {
+        await using var server = await TmuxServer.StartStandInAsync();
+        await using var bridge = await StartBridgeAsync(server);
+        using var alice = relay.CreateClient();
+        using var bob = relay.CreateClient();
+        var taskA = "Alice: profile the importer [[lines=4]]";
+        var taskB = "Bob: write the changelog [[lines=2]]";
+
+        var results = await Task.WhenAll(
+            new AgentBridge(alice, bridge.TaskChannel, bridge.DoneChannel).PushAndWaitAsync(taskA, Patience * 2),
+            new AgentBridge(bob, bridge.TaskChannel, bridge.DoneChannel).PushAndWaitAsync(taskB, Patience * 2));
+
+        Assert.StartsWith($"Done. Task {BridgeTool.Checksum(taskA)} ", results[0], StringComparison.Ordinal);
+        Assert.StartsWith($"Done. Task {BridgeTool.Checksum(taskB)} ", results[1], StringComparison.Ordinal);
+        Assert.Equal(4 + 5, results[0].Split('\n').Length);
+        Assert.Equal(2 + 5, results[1].Split('\n').Length);
+    }
+
+    [Fact]
+    public async Task StopHookSignal_EndsTheWaitEarly_WithTheLastAssistantMessage()
+    {
+        await using var server = await TmuxServer.StartStandInAsync(prepare: async project =>
+            Assert.Equal(0, (await BridgeTool.InvokeAsync("install-hook", "--project", project, "--bridge-command", BridgeTool.Command)).ExitCode));
+        await using var bridge = await StartBridgeAsync(server);
+        using var client = relay.CreateClient();
+        var clock = Stopwatch.StartNew();
+
+        // After answering, the stand-in keeps a spinner going for a minute: only the hook can end the turn.
+        var result = await new AgentBridge(client, bridge.TaskChannel, bridge.DoneChannel)
+            .PushAndWaitAsync("Tidy the imports [[lines=3]] [[linger=60]]", Patience);
+
+        Assert.Equal(server.Turn(1, "message.md"), result);
+        Assert.Contains("**", result, StringComparison.Ordinal); // the model's markdown, not the rendered screen
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(40), $"the wait was not ended early ({clock.Elapsed})");
+    }
+
+    [Fact]
+    public async Task HungAgent_EndsWithStatusTimeout_CarryingWhatItWrote_AndTheBridgeGoesOn()
+    {
+        await using var server = await TmuxServer.StartStandInAsync();
+        await using var bridge = await StartBridgeAsync(server, taskTimeout: TimeSpan.FromSeconds(6));
+        using var client = relay.CreateClient();
+        var orchestrator = new AgentBridge(client, bridge.TaskChannel, bridge.DoneChannel);
+
+        var timeout = await Assert.ThrowsAsync<AgentBridgeTimeoutException>(
+            () => orchestrator.PushAndWaitAsync("Investigate the flaky test [[hang]]", Patience));
+        var next = await orchestrator.PushAndWaitForResultAsync("Now the easy one [[lines=1]]", Patience);
+
+        Assert.Equal(AgentTaskStatus.Timeout, timeout.Status);
+        Assert.Equal("Working on it: the first half is done, the rest is slow.", timeout.Output);
+        Assert.Equal(AgentTaskStatus.Done, next.Status);
+        Assert.Equal(server.Turn(2, "answer.txt"), next.Output);
+    }
+
+    [Fact]
+    public async Task OrchestratorTimeout_IsPassedToTheBridge_WhichReportsBeforeTheWaitEnds()
+    {
+        await using var server = await TmuxServer.StartStandInAsync();
+        await using var bridge = await StartBridgeAsync(server); // the bridge's own limit is 30 minutes
+        using var client = relay.CreateClient();
+
+        var timeout = await Assert.ThrowsAsync<AgentBridgeTimeoutException>(
+            () => new AgentBridge(client, bridge.TaskChannel, bridge.DoneChannel).PushAndWaitAsync("Hang [[hang]]", TimeSpan.FromSeconds(10)));
+
+        Assert.NotNull(timeout.Output); // the bridge's report, not the local deadline
+    }
+
+    [Fact]
+    public async Task NoBridge_TheWaitTimesOutWithAClearMessage()
+    {
+        using var client = relay.CreateClient();
+        var orchestrator = new AgentBridge(client, "nobody-" + Guid.NewGuid().ToString("N")[..8], "done-" + Guid.NewGuid().ToString("N")[..8]);
+
+        var timeout = await Assert.ThrowsAsync<AgentBridgeTimeoutException>(() => orchestrator.PushAndWaitAsync("hello", TimeSpan.FromSeconds(1)));
+
+        Assert.Null(timeout.Output);
+        Assert.Contains("Is a bridge serving", timeout.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Cancelling_TheWait_ThrowsOperationCanceled()
+    {
+        using var client = relay.CreateClient();
+        var orchestrator = new AgentBridge(client, "nobody-" + Guid.NewGuid().ToString("N")[..8], "done-" + Guid.NewGuid().ToString("N")[..8]);
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
+
+        var cancelled = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => orchestrator.PushAndWaitAsync("hello", TimeSpan.FromMinutes(5), cancel.Token));
+
+        Assert.Equal(cancel.Token, cancelled.CancellationToken);
+    }
+
+    private async Task<RunningBridge> StartBridgeAsync(TmuxServer server, TimeSpan? taskTimeout = null)
+    {
+        var suffix = Guid.NewGuid().ToString("N")[..8];
+        var client = relay.CreateClient();
+        var options = new BridgeOptions
+        {
+            Session = TmuxServer.Session,
+            TmuxSocket = server.Socket,
+            TaskChannel = "tasks-" + suffix,
+            DoneChannel = "done-" + suffix,
+            TaskTimeout = taskTimeout ?? TimeSpan.FromMinutes(30),
+            QuietPeriod = TimeSpan.FromMilliseconds(800),
+            SubmitDelay = TimeSpan.FromMilliseconds(300),
+            PollInterval = TimeSpan.FromMilliseconds(100),
+            StateDirectory = server.StateDirectory,
+        };
+        var daemon = new BridgeDaemon(client, options, new TestLogger(output));
+        var stop = new CancellationTokenSource();
+        var run = daemon.RunAsync(stop.Token);
+        await daemon.Started.WaitAsync(TimeSpan.FromSeconds(20));
+        return new RunningBridge(options.TaskChannel, options.DoneChannel, run, stop, client);
+    }
+
+    private sealed record RunningBridge(string TaskChannel, string DoneChannel, Task Run, CancellationTokenSource Stop, ContextRelay Client) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await Stop.CancelAsync();
+            await Run.WaitAsync(TimeSpan.FromSeconds(20));
+            Stop.Dispose();
+            Client.Dispose();
+        }
+    }
+}

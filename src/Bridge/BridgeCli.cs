@@ -106,9 +106,9 @@ public static class BridgeCli
                 TmuxSocket = target.Socket,
                 TaskChannel = parseResult.GetValue(taskChannel)!,
                 DoneChannel = parseResult.GetValue(doneChannel)!,
-                TaskTimeout = parseResult.GetValue(taskTimeout),
-                QuietPeriod = parseResult.GetValue(quiet),
-                SubmitDelay = parseResult.GetValue(submitDelay),
+                TaskTimeout = parseResult.GetValue(taskTimeout) ?? TimeSpan.FromMinutes(30),
+                QuietPeriod = parseResult.GetValue(quiet) ?? TimeSpan.FromSeconds(2),
+                SubmitDelay = parseResult.GetValue(submitDelay) ?? TimeSpan.FromMilliseconds(500),
                 InterruptOnTimeout = !parseResult.GetValue(noInterrupt),
                 PromptPattern = pattern,
                 StateDirectory = pane.Directory(parseResult),
@@ -183,7 +183,8 @@ public static class BridgeCli
             }
 
             files.RequestStop();
-            var deadline = DateTime.UtcNow + parseResult.GetValue(wait);
+            var limit = parseResult.GetValue(wait) ?? TimeSpan.FromSeconds(15);
+            var deadline = DateTime.UtcNow + limit;
             while (files.ReadLiveState() is not null && DateTime.UtcNow < deadline)
             {
                 await Task.Delay(100, cancellationToken).ConfigureAwait(false);
@@ -192,7 +193,7 @@ public static class BridgeCli
             if (files.ReadLiveState() is not null)
             {
                 files.ClearStop();
-                throw new BridgeException($"The bridge (pid {state.Pid}) on {target} did not stop within {parseResult.GetValue(wait).TotalSeconds:0} s; end it with 'kill {state.Pid}'.");
+                throw new BridgeException($"The bridge (pid {state.Pid}) on {target} did not stop within {limit.TotalSeconds:0} s; end it with 'kill {state.Pid}'.");
             }
 
             await output.WriteLineAsync($"Stopped the bridge on {state.Pane} ({state.PaneId}), pid {state.Pid}.").ConfigureAwait(false);
@@ -344,11 +345,25 @@ public static class BridgeCli
         return apiKey is { Length: > 0 } ? options with { ApiKey = apiKey } : options;
     }
 
+    /// <summary>
+    /// The files of the pane a target names. When only a session is named and no bridge serves its
+    /// current pane, the one bridge serving another pane of that session is taken instead.
+    /// </summary>
     private static async Task<PaneFiles> FilesForAsync(PaneTarget target, string directory, CancellationToken cancellationToken)
     {
         var tmux = new Tmux(target.Socket);
         var pane = await tmux.ResolvePaneAsync(target, cancellationToken).ConfigureAwait(false);
-        return new PaneFiles(directory, pane.SocketPath, pane.PaneId);
+        var files = new PaneFiles(directory, pane.SocketPath, pane.PaneId);
+        if (target.Window is not null || target.Pane is not null || target.Session.StartsWith('%') || files.ReadLiveState() is not null)
+        {
+            return files;
+        }
+
+        var inSession = PaneFiles.All(directory)
+            .Select(f => f.State)
+            .Where(s => s.Socket == pane.SocketPath && s.Pane.StartsWith(pane.Session + ":", StringComparison.Ordinal) && PaneFiles.IsAlive(s))
+            .ToList();
+        return inSession.Count == 1 ? new PaneFiles(directory, pane.SocketPath, inSession[0].PaneId) : files;
     }
 
     private static void ValidatePattern(string pattern)
@@ -380,10 +395,9 @@ public static class BridgeCli
     }
 
     /// <summary>A duration: <c>90</c> (seconds), <c>90s</c>, <c>500ms</c>, <c>30m</c>, <c>2h</c> or <c>hh:mm:ss</c>.</summary>
-    private static Option<TimeSpan> DurationOption(string name, string description, TimeSpan fallback) => new(name)
+    private static Option<TimeSpan?> DurationOption(string name, string description, TimeSpan fallback) => new(name)
     {
         Description = description + $" Default: {Format(fallback)}.",
-        DefaultValueFactory = _ => fallback,
         CustomParser = result =>
         {
             var text = result.Tokens.Count > 0 ? result.Tokens[0].Value : string.Empty;
@@ -393,7 +407,7 @@ public static class BridgeCli
             }
 
             result.AddError($"{name} '{text}' is not a positive duration; use e.g. 90s, 500ms, 30m, 2h or 00:30:00.");
-            return fallback;
+            return null;
         },
     };
 

@@ -324,8 +324,8 @@ public static class BridgeCli
             RelayUnavailableException => $"{ex.Message.TrimEnd('.')}. Is the relay running? Check --relay-url or CONTEXTRELAY_URL.",
             RelayException => ex.Message,
             TmuxCommandException => ex.Message,
-            IOException or UnauthorizedAccessException => ex.Message,
-            _ => null,
+            OperationCanceledException => null, // Ctrl+C: System.CommandLine's own exit code
+            _ => $"{ex.Message} ({ex.GetType().Name})",
         };
     }
 

@@ -173,8 +173,9 @@ public sealed class BridgeDaemon
             await PushResultAsync(taskId, new TurnResult(TurnStatus.Error, string.Empty, clock.Elapsed, "the bridge was stopped before the agent finished"), grace.Token).ConfigureAwait(false);
             throw;
         }
-        catch (Exception ex) when (ex is RelayException or BridgeException or TmuxCommandException or IOException)
+        catch (Exception ex) when (ex is not OperationCanceledException)
         {
+            // Whatever went wrong with this task is reported on the done channel; the bridge goes on.
             result = new TurnResult(TurnStatus.Error, string.Empty, clock.Elapsed, ex.Message);
         }
 

@@ -71,6 +71,23 @@ public sealed class EndToEndTests(RelayFixture relay, ITestOutputHelper output) 
     }
 
     [Fact]
+    public async Task PublishedMessage_IsATaskToo()
+    {
+        await using var server = await TmuxServer.StartStandInAsync();
+        await using var bridge = await StartBridgeAsync(server);
+        using var client = relay.CreateClient();
+        await using var done = await client.OpenSubscriptionAsync(bridge.DoneChannel);
+
+        using var timeout = new CancellationTokenSource(Patience);
+
+        await client.PublishAsync(bridge.TaskChannel, "Check the lint warnings [[lines=1]]", new { task_id = "lint-1" });
+        var result = await done.WaitForAsync(e => e.Metadata["task_id"]?.GetValue<string>() == "lint-1", timeout.Token);
+
+        Assert.Equal("done", result.Metadata["status"]!.GetValue<string>());
+        Assert.Equal(server.Turn(1, "answer.txt"), await client.PullAsync(result.Url!));
+    }
+
+    [Fact]
     public async Task TwoOrchestratorsWaitingAtOnce_EachGetTheirOwnResult()
     {
         await using var server = await TmuxServer.StartStandInAsync();
@@ -137,6 +154,31 @@ public sealed class EndToEndTests(RelayFixture relay, ITestOutputHelper output) 
             () => new AgentBridge(client, bridge.TaskChannel, bridge.DoneChannel).PushAndWaitAsync("Hang [[hang]]", TimeSpan.FromSeconds(10)));
 
         Assert.NotNull(timeout.Output); // the bridge's report, not the local deadline
+    }
+
+    [Fact]
+    public async Task OrchestratorSample_RunsAgainstTheStandIn()
+    {
+        await using var server = await TmuxServer.StartStandInAsync();
+        await using var bridge = await StartBridgeAsync(server);
+        var start = new ProcessStartInfo(BridgeTool.Dotnet) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "orchestrator.dll"));
+        start.ArgumentList.Add("Add retries to the HTTP client");
+        start.Environment["CONTEXTRELAY_URL"] = relay.BaseUrl;
+        start.Environment["CONTEXTRELAY_API_KEY"] = relay.ApiKey;
+        start.Environment["ORCHESTRATOR_TASKS"] = bridge.TaskChannel;
+        start.Environment["ORCHESTRATOR_DONE"] = bridge.DoneChannel;
+
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(Patience * 2);
+
+        Assert.True(process.ExitCode == 0, await stderr);
+        var text = await stdout;
+        Assert.Contains(server.Turn(1, "answer.txt"), text, StringComparison.Ordinal); // the plan
+        Assert.Contains(server.Turn(2, "answer.txt"), text, StringComparison.Ordinal); // the implementation
+        Assert.Contains(server.Turn(1, "answer.txt"), server.Turn(2, "task.txt"), StringComparison.Ordinal); // the plan was handed on
     }
 
     [Fact]

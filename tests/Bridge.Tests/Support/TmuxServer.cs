@@ -100,7 +100,9 @@ public sealed class TmuxServer : IAsyncDisposable
     {
         try
         {
+            var socketPath = (await RunAsync("display-message", "-p", "#{socket_path}")).Trim();
             await RunAsync("kill-server");
+            File.Delete(socketPath); // tmux leaves the socket file behind
         }
         catch (InvalidOperationException)
         {

@@ -111,7 +111,7 @@ public sealed class AgentBridge
                 {
                     // Let the bridge give up a little earlier, so its timeout report (with what the
                     // agent wrote) arrives before this wait ends.
-                    var margin = TimeSpan.FromTicks(Math.Min(TimeSpan.FromSeconds(10).Ticks, bridgeLimit.Ticks / 10));
+                    var margin = TimeSpan.FromTicks(Math.Min(TimeSpan.FromSeconds(10).Ticks, bridgeLimit.Ticks / 5));
                     metadata["timeout_s"] = Math.Max(1, Math.Round((bridgeLimit - margin).TotalSeconds, 1));
                 }
 

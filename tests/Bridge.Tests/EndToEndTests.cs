@@ -144,6 +144,23 @@ public sealed class EndToEndTests(RelayFixture relay, ITestOutputHelper output) 
     }
 
     [Fact]
+    public async Task StoppingTheBridgeMidTask_TellsTheWaitingOrchestrator()
+    {
+        await using var server = await TmuxServer.StartStandInAsync();
+        await using var bridge = await StartBridgeAsync(server);
+        using var client = relay.CreateClient();
+        var waiting = new AgentBridge(client, bridge.TaskChannel, bridge.DoneChannel).PushAndWaitAsync("Investigate [[hang]]", Patience);
+        await Wait.Until(() => Task.FromResult(File.Exists(server.TurnPath(1, "task.txt"))), "the agent to start the task");
+
+        var stop = await BridgeTool.InvokeAsync("stop", "--tmux", TmuxServer.Session, "-L", server.Socket, "--state-dir", server.StateDirectory);
+        var error = await Assert.ThrowsAsync<AgentBridgeException>(() => waiting);
+
+        Assert.Equal(0, stop.ExitCode);
+        Assert.Equal(AgentTaskStatus.Error, error.Status);
+        Assert.Contains("the bridge was stopped before the agent finished", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task OrchestratorTimeout_IsPassedToTheBridge_WhichReportsBeforeTheWaitEnds()
     {
         await using var server = await TmuxServer.StartStandInAsync();

@@ -76,6 +76,11 @@ public static class BridgeCli
         var noInterrupt = new Option<bool>("--no-interrupt") { Description = "Do not press Esc in the pane when a task times out." };
         var promptPattern = new Option<string>("--prompt-pattern") { Description = "A regular expression for the agent's prompt line (default: Claude Code's '>' prompt, boxed or not)." };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log each step." };
+        var taskGroup = new Option<string>("--task-group")
+        {
+            Description = "The queue group bridges join on the task channel: each task goes to one bridge, and tasks pushed while none runs wait (default: contextrelay-bridge).",
+            DefaultValueFactory = _ => "contextrelay-bridge",
+        };
 
         var command = new Command("start", "Serve a tmux pane: type each task from the task channel into the agent and push its answer to the done channel. Runs until stopped (Ctrl+C or 'contextrelay-bridge stop').");
         pane.AddTo(command);
@@ -89,6 +94,7 @@ public static class BridgeCli
         command.Options.Add(noInterrupt);
         command.Options.Add(promptPattern);
         command.Options.Add(verbose);
+        command.Options.Add(taskGroup);
         command.SetAction((parseResult, cancellationToken) => RunAsync(parseResult, async (output, error) =>
         {
             var target = pane.Target(parseResult)!;
@@ -106,6 +112,7 @@ public static class BridgeCli
                 TmuxSocket = target.Socket,
                 TaskChannel = parseResult.GetValue(taskChannel)!,
                 DoneChannel = parseResult.GetValue(doneChannel)!,
+                TaskGroup = parseResult.GetValue(taskGroup)!,
                 TaskTimeout = parseResult.GetValue(taskTimeout) ?? TimeSpan.FromMinutes(30),
                 QuietPeriod = parseResult.GetValue(quiet) ?? TimeSpan.FromSeconds(2),
                 SubmitDelay = parseResult.GetValue(submitDelay) ?? TimeSpan.FromMilliseconds(500),

@@ -74,7 +74,10 @@ public sealed class BridgeDaemon
                 $"A bridge (pid {running.Pid}) already serves {pane.Display}, taking tasks from '{running.TaskChannel}'; stop it first with 'contextrelay-bridge stop --tmux {pane.PaneId}'.");
         }
 
-        var subscription = await _relay.OpenSubscriptionAsync(_options.TaskChannel, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var subscription = await _relay.OpenSubscriptionAsync(
+            _options.TaskChannel,
+            new SubscriptionOptions { Group = _options.TaskGroup, AckTimeout = AckTimeout(_options.TaskTimeout), Prefetch = 1 },
+            cancellationToken).ConfigureAwait(false);
         await using (subscription.ConfigureAwait(false))
         {
             _files = files;
@@ -104,7 +107,8 @@ public sealed class BridgeDaemon
             {
                 await foreach (var relayEvent in subscription.ReadAllAsync(stop.Token).ConfigureAwait(false))
                 {
-                    await HandleAsync(agent, relayEvent, stop.Token).ConfigureAwait(false);
+                    await HandleAsync(agent, relayEvent, subscription.AckAsync, stop.Token).ConfigureAwait(false);
+                    await subscription.AckAsync(relayEvent).ConfigureAwait(false); // answered: the group will not hand it out again
                 }
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -140,7 +144,14 @@ public sealed class BridgeDaemon
         }
     }
 
-    private async Task HandleAsync(AgentPane agent, RelayEvent relayEvent, CancellationToken cancellationToken)
+    /// <summary>
+    /// The group's ack timeout: longer than any task may run, so a working bridge keeps its task; capped at
+    /// the relay's limit of one hour.
+    /// </summary>
+    internal static TimeSpan AckTimeout(TimeSpan taskTimeout)
+        => TimeSpan.FromSeconds(Math.Min(3600, Math.Ceiling((taskTimeout + TimeSpan.FromMinutes(2)).TotalSeconds)));
+
+    private async Task HandleAsync(AgentPane agent, RelayEvent relayEvent, Func<RelayEvent, Task> acknowledge, CancellationToken cancellationToken)
     {
         var taskId = MetadataText(relayEvent.Metadata, "task_id") ?? relayEvent.Id ?? $"{relayEvent.Channel}-{relayEvent.Seq}";
         // A caller may ask for a shorter limit than the bridge's own (AgentBridge passes its timeout), never a longer one.
@@ -171,6 +182,15 @@ public sealed class BridgeDaemon
             // Whoever waits for this task hears that it will not be answered.
             using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(10));
             await PushResultAsync(taskId, new TurnResult(TurnStatus.Error, string.Empty, clock.Elapsed, "the bridge was stopped before the agent finished"), grace.Token).ConfigureAwait(false);
+            try
+            {
+                await acknowledge(relayEvent).ConfigureAwait(false); // its waiter has its answer: do not run it again
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // Unacknowledged, the task goes to the next bridge: at-least-once.
+            }
+
             throw;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)

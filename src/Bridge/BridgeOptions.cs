@@ -21,6 +21,13 @@ public sealed record BridgeOptions
     /// <summary>The channel results are pushed to.</summary>
     public required string DoneChannel { get; init; }
 
+    /// <summary>
+    /// The queue group the bridge joins on the task channel. Bridges in one group share its tasks — each
+    /// task goes to one bridge (one agent) — and tasks pushed while no bridge runs wait for one. A task is
+    /// acknowledged once its result is pushed; a bridge that dies mid-task hands it to the next one.
+    /// </summary>
+    public string TaskGroup { get; init; } = "contextrelay-bridge";
+
     /// <summary>How long a task may take before it ends with <c>status: timeout</c> (a task's <c>timeout_s</c> metadata may shorten it).</summary>
     public TimeSpan TaskTimeout { get; init; } = TimeSpan.FromMinutes(30);
 

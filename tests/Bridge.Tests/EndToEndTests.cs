@@ -222,16 +222,66 @@ public sealed class EndToEndTests(RelayFixture relay, ITestOutputHelper output) 
         Assert.Equal(cancel.Token, cancelled.CancellationToken);
     }
 
-    private async Task<RunningBridge> StartBridgeAsync(TmuxServer server, TimeSpan? taskTimeout = null)
+    [Fact]
+    public async Task ATaskPushedWhileNoBridgeRuns_IsAnsweredOnceABridgeStarts()
+    {
+        await using var server = await TmuxServer.StartStandInAsync();
+        var (taskChannel, doneChannel) = NewChannels();
+        await (await StartBridgeAsync(server, channels: (taskChannel, doneChannel))).DisposeAsync(); // a bridge served this channel before
+
+        using var client = relay.CreateClient();
+        var waiting = new AgentBridge(client, taskChannel, doneChannel).PushAndWaitAsync("Written while the bridge was down [[lines=2]]", Patience);
+        await using (var tasks = await client.OpenSubscriptionAsync(taskChannel, since: 0))
+        {
+            await Wait.For(tasks.WaitForAsync(e => e.Type == RelayEventType.Push), "the task to be pushed");
+        }
+
+        Assert.False(waiting.IsCompleted);
+
+        await using var bridge = await StartBridgeAsync(server, channels: (taskChannel, doneChannel));
+        var result = await waiting;
+        Assert.Equal(server.Turn(1, "answer.txt"), result);
+    }
+
+    [Fact]
+    public async Task TwoBridgesOnOneTaskChannel_ShareTheTasks_EachTaskDoneOnce()
+    {
+        await using var first = await TmuxServer.StartStandInAsync();
+        await using var second = await TmuxServer.StartStandInAsync();
+        var channels = NewChannels();
+        await using var bridgeA = await StartBridgeAsync(first, channels: channels);
+        await using var bridgeB = await StartBridgeAsync(second, channels: channels);
+        using var client = relay.CreateClient();
+        var orchestrator = new AgentBridge(client, channels.Task, channels.Done);
+
+        var results = await Task.WhenAll(
+            orchestrator.PushAndWaitAsync("Task one [[lines=2]] [[think=1.5]]", Patience),
+            orchestrator.PushAndWaitAsync("Task two [[lines=2]] [[think=1.5]]", Patience));
+
+        // Each pane ran exactly one of the two tasks (a busy bridge holds one task at a time).
+        Assert.True(File.Exists(first.TurnPath(1, "answer.txt")) && File.Exists(second.TurnPath(1, "answer.txt")), "both agents should have had a turn");
+        Assert.False(File.Exists(first.TurnPath(2, "task.txt")) || File.Exists(second.TurnPath(2, "task.txt")), "no task should run twice");
+        Assert.Equal(
+            new[] { first.Turn(1, "answer.txt"), second.Turn(1, "answer.txt") }.Order(StringComparer.Ordinal),
+            results.Order(StringComparer.Ordinal));
+    }
+
+    private static (string Task, string Done) NewChannels()
     {
         var suffix = Guid.NewGuid().ToString("N")[..8];
+        return ("tasks-" + suffix, "done-" + suffix);
+    }
+
+    private async Task<RunningBridge> StartBridgeAsync(TmuxServer server, TimeSpan? taskTimeout = null, (string Task, string Done)? channels = null)
+    {
+        var (taskChannel, doneChannel) = channels ?? NewChannels();
         var client = relay.CreateClient();
         var options = new BridgeOptions
         {
             Session = TmuxServer.Session,
             TmuxSocket = server.Socket,
-            TaskChannel = "tasks-" + suffix,
-            DoneChannel = "done-" + suffix,
+            TaskChannel = taskChannel,
+            DoneChannel = doneChannel,
             TaskTimeout = taskTimeout ?? TimeSpan.FromMinutes(30),
             QuietPeriod = TimeSpan.FromMilliseconds(800),
             SubmitDelay = TimeSpan.FromMilliseconds(300),

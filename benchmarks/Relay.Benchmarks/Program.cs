@@ -70,8 +70,23 @@ foreach (var (label, size, rounds) in new[] { ("1 KB", 1024, quick ? 50 : 300), 
 var peak = Memory.PeakRssBytes(relay.ProcessId);
 var after = Memory.RssBytes(relay.ProcessId);
 Console.WriteLine();
-Console.WriteLine($"relay RSS: idle {Memory.Mb(idleRss)}, after the runs {Memory.Mb(after)}, peak {Memory.Mb(peak)}");
-Console.WriteLine($"peak growth over idle = {(peak - idleRss) / (25.0 * 1024 * 1024):0.00}× the 25 MB payload");
+Console.WriteLine($"relay RSS: idle {Memory.Mb(idleRss)}, after the SDK runs {Memory.Mb(after)}, peak {Memory.Mb(peak)}");
+Console.WriteLine($"peak growth over idle = {(peak - idleRss) / (25.0 * 1024 * 1024):0.00}× the 25 MB payload (raw-body push, streamed pull)");
+
+// The JSON envelope the Python and JavaScript SDKs send: {"data": "<25 MB>"}.
+using (var json = new HttpClient { BaseAddress = new Uri(relay.BaseUrl + "/") })
+{
+    json.DefaultRequestHeaders.Authorization = new("Bearer", key);
+    var envelope = "{\"data\":\"" + new string('j', 25 * 1024 * 1024) + "\"}";
+    for (var i = 0; i < (quick ? 2 : 4); i++)
+    {
+        using var response = await json.PostAsync("push", new StringContent(envelope, System.Text.Encoding.UTF8, "application/json"));
+        response.EnsureSuccessStatusCode();
+    }
+}
+
+var jsonPeak = Memory.PeakRssBytes(relay.ProcessId);
+Console.WriteLine($"after 25 MB JSON-envelope pushes: peak {Memory.Mb(jsonPeak)} = {(jsonPeak - idleRss) / (25.0 * 1024 * 1024):0.00}× the payload over idle");
 Directory.Delete(data, recursive: true);
 
 static double Median(List<double> values)

@@ -21,7 +21,12 @@ public abstract class QueueGroupTests(RelayFixture relay)
         const int count = 40;
         var got = new ConcurrentBag<(string Member, long Seq)>();
         using var done = new CancellationTokenSource(Wait.Default);
-        var workers = new[] { Work(a, "a"), Work(b, "b") };
+
+        // Each member holds its first event unacknowledged until the other has one: with prefetch 1 the
+        // group must then hand the next event to the other member, so both provably take part.
+        var firstOfA = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var firstOfB = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var workers = new[] { Work(a, "a", firstOfA, firstOfB.Task), Work(b, "b", firstOfB, firstOfA.Task) };
         for (var i = 0; i < count; i++)
         {
             await client.PublishAsync(channel, $"task {i}");
@@ -46,7 +51,7 @@ public abstract class QueueGroupTests(RelayFixture relay)
         Assert.Contains(got, g => g.Member == "a");
         Assert.Contains(got, g => g.Member == "b");
 
-        async Task Work(RelaySubscription member, string name)
+        async Task Work(RelaySubscription member, string name, TaskCompletionSource mine, Task others)
         {
             try
             {
@@ -54,6 +59,8 @@ public abstract class QueueGroupTests(RelayFixture relay)
                 {
                     Assert.Equal("workers", e.Group);
                     got.Add((name, e.Seq));
+                    mine.TrySetResult();
+                    await others.WaitAsync(done.Token);
                     await member.AckAsync(e);
                 }
             }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -202,19 +203,20 @@ internal static class PayloadEndpoints
     private static async Task<PushRequest> ReadJsonPushAsync(HttpContext http, long limit, RelayOptions relay, CancellationToken cancellationToken)
     {
         // Escaping can make the envelope larger than the data; the data limit is checked exactly below.
-        SetBodyLimit(http, (limit * 2) + relay.MaxMetadataBytes + 4096);
-        JsonDocument document;
-        try
+        var bodyLimit = (limit * 2) + relay.MaxMetadataBytes + 4096;
+        if (http.Request.ContentLength > bodyLimit)
         {
-            document = await JsonDocument.ParseAsync(http.Request.Body, default, cancellationToken).ConfigureAwait(false);
-        }
-        catch (JsonException ex)
-        {
-            throw new PushRejectedException($"The body is not valid JSON ({ex.Message}). Send {{\"data\": \"…\"}} or the payload as text/plain.");
+            throw new PayloadTooLargeException(limit);
         }
 
-        using (document)
+        SetBodyLimit(http, bodyLimit);
+
+        // One pooled buffer of the body's size, parsed in place (JsonDocument keeps no second copy of it);
+        // the data goes to the spool before the buffer returns to the pool.
+        var (buffer, length) = await ReadBodyAsync(http.Request, cancellationToken).ConfigureAwait(false);
+        try
         {
+            using var document = ParseEnvelope(buffer.AsMemory(0, length));
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
             {
@@ -237,8 +239,69 @@ internal static class PayloadEndpoints
                 : relay.DefaultTtl;
             var encrypted = root.TryGetProperty("encrypted", out var e) && e.ValueKind == JsonValueKind.True;
 
-            var spool = PayloadSpool.FromBytes(Utf8Value(data, limit));
+            var spool = PayloadSpool.FromBytes(Utf8Value(data, limit), TempDirectory(relay));
             return new PushRequest(spool, channel, metadata, ttl, encrypted, "text/plain; charset=utf-8");
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static JsonDocument ParseEnvelope(ReadOnlyMemory<byte> body)
+    {
+        try
+        {
+            return JsonDocument.Parse(body);
+        }
+        catch (JsonException ex)
+        {
+            throw new PushRejectedException($"The body is not valid JSON ({ex.Message}). Send {{\"data\": \"…\"}} or the payload as text/plain.");
+        }
+    }
+
+    /// <summary>Reads the whole body into a buffer rented from the shared pool; the caller returns it.</summary>
+    private static async Task<(byte[] Buffer, int Length)> ReadBodyAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        if (request.ContentLength is { } known)
+        {
+            var body = ArrayPool<byte>.Shared.Rent((int)known);
+            try
+            {
+                await request.Body.ReadExactlyAsync(body.AsMemory(0, (int)known), cancellationToken).ConfigureAwait(false);
+                return (body, (int)known);
+            }
+            catch
+            {
+                ArrayPool<byte>.Shared.Return(body);
+                throw;
+            }
+        }
+
+        // Chunked: grow as it comes (Kestrel's body limit stops it).
+        var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
+        var length = 0;
+        try
+        {
+            int read;
+            while ((read = await request.Body.ReadAsync(buffer.AsMemory(length), cancellationToken).ConfigureAwait(false)) > 0)
+            {
+                length += read;
+                if (length == buffer.Length)
+                {
+                    var larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                    buffer.AsSpan(0, length).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+            }
+
+            return (buffer, length);
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
         }
     }
 

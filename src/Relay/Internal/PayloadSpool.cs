@@ -62,10 +62,20 @@ internal sealed class PayloadSpool : IAsyncDisposable
         }
     }
 
-    public static PayloadSpool FromBytes(ReadOnlySpan<byte> content)
+    /// <summary>Spools bytes already in memory (a parsed JSON envelope's data); large ones go to the temp file.</summary>
+    public static PayloadSpool FromBytes(ReadOnlySpan<byte> content, string tempDirectory)
     {
         var spool = new PayloadSpool();
-        spool._memory.Write(content);
+        if (content.Length > MemoryThreshold)
+        {
+            spool._file = CreateTempFile(tempDirectory);
+            spool._file.Write(content); // a local file, once: not worth an async copy of the span
+        }
+        else
+        {
+            spool._memory.Write(content);
+        }
+
         spool.Length = content.Length;
         spool.Hash = Convert.ToBase64String(SHA256.HashData(content)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
         return spool;
@@ -92,14 +102,7 @@ internal sealed class PayloadSpool : IAsyncDisposable
     {
         if (_file is null && _memory.Length + data.Length > MemoryThreshold)
         {
-            Directory.CreateDirectory(tempDirectory);
-            _file = new FileStream(
-                Path.Combine(tempDirectory, Guid.NewGuid().ToString("N") + ".upload"),
-                FileMode.CreateNew,
-                FileAccess.ReadWrite,
-                FileShare.None,
-                bufferSize: 81920,
-                FileOptions.Asynchronous | FileOptions.DeleteOnClose);
+            _file = CreateTempFile(tempDirectory);
             _memory.Position = 0;
             await _memory.CopyToAsync(_file, cancellationToken).ConfigureAwait(false);
             _memory.SetLength(0);
@@ -116,6 +119,18 @@ internal sealed class PayloadSpool : IAsyncDisposable
         }
 
         Length += data.Length;
+    }
+
+    private static FileStream CreateTempFile(string tempDirectory)
+    {
+        Directory.CreateDirectory(tempDirectory);
+        return new FileStream(
+            Path.Combine(tempDirectory, Guid.NewGuid().ToString("N") + ".upload"),
+            FileMode.CreateNew,
+            FileAccess.ReadWrite,
+            FileShare.None,
+            bufferSize: 81920,
+            FileOptions.Asynchronous | FileOptions.DeleteOnClose);
     }
 
     private sealed class NonClosingStream(Stream inner) : Stream

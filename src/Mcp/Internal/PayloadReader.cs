@@ -15,7 +15,7 @@ internal sealed class PayloadReader(ContextRelay relay, RelaySettings settings, 
                 return cached;
             }
 
-            await ThrowIfKeyMissingAsync(url, cancellationToken).ConfigureAwait(false);
+            // Without its #key= fragment an encrypted payload raises RelayDecryptionException in the SDK.
             var text = await relay.PullAsync(url, progress: null, cancellationToken).ConfigureAwait(false);
             cache.Add(url.Trim(), text);
             return text;
@@ -29,7 +29,6 @@ internal sealed class PayloadReader(ContextRelay relay, RelaySettings settings, 
     public Task<long> SaveAsync(string url, string path, CancellationToken cancellationToken)
         => RelayErrors.GuardAsync(settings, url, async () =>
         {
-            await ThrowIfKeyMissingAsync(url, cancellationToken).ConfigureAwait(false);
             var temporary = $"{path}.{Guid.NewGuid():N}.partial";
             try
             {
@@ -68,26 +67,6 @@ internal sealed class PayloadReader(ContextRelay relay, RelaySettings settings, 
         }
 
         return false;
-    }
-
-    /// <summary>
-    /// The SDK's pull hands back the stored ciphertext as if it were the text when the URL has no key; a
-    /// model would then read a Fernet token as the payload. Ask the relay first whether it is encrypted.
-    /// </summary>
-    private async Task ThrowIfKeyMissingAsync(string url, CancellationToken cancellationToken)
-    {
-        if (HasKey(url))
-        {
-            return;
-        }
-
-        var info = await relay.PeekAsync(url, cancellationToken).ConfigureAwait(false);
-        if (info.Encrypted)
-        {
-            throw new RelayDecryptionException(
-                "this payload is encrypted, and the URL you passed has no #key=… fragment. Pass the whole URL exactly as "
-                + "the sender handed it on, including its #key=… fragment (the key exists only there).");
-        }
     }
 
     private static void TryDelete(string path)

@@ -161,6 +161,14 @@ public sealed class BridgeDaemon
         var clock = Stopwatch.StartNew();
         Update(s => s with { Activity = "pulling", TaskId = taskId, TaskStartedAt = DateTimeOffset.UtcNow });
 
+        // A task that waited in the queue past its orchestrator's deadline is answered, not run: nobody waits for it.
+        if (MetadataNumber(relayEvent.Metadata, "deadline_ms") is { } deadline && DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() >= deadline)
+        {
+            await PushResultAsync(taskId, new TurnResult(TurnStatus.Error, string.Empty, clock.Elapsed, "the task's deadline passed before a bridge took it"), cancellationToken).ConfigureAwait(false);
+            Update(s => s with { Activity = "idle", TaskId = null, TaskStartedAt = null, LastTaskId = taskId, LastStatus = "expired" });
+            return;
+        }
+
         TurnResult result;
         try
         {

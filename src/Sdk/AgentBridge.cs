@@ -113,6 +113,9 @@ public sealed class AgentBridge
                     // agent wrote) arrives before this wait ends.
                     var margin = TimeSpan.FromTicks(Math.Min(TimeSpan.FromSeconds(10).Ticks, bridgeLimit.Ticks / 5));
                     metadata["timeout_s"] = Math.Max(1, Math.Round((bridgeLimit - margin).TotalSeconds, 1));
+
+                    // Nobody waits after this moment: a bridge that only gets to the task later skips it.
+                    metadata["deadline_ms"] = DateTimeOffset.UtcNow.Add(bridgeLimit).ToUnixTimeMilliseconds();
                 }
 
                 await _relay.PushWithResultAsync(task, TaskChannel, metadata, cancellationToken: deadline.Token).ConfigureAwait(false);

@@ -244,6 +244,24 @@ public sealed class EndToEndTests(RelayFixture relay, ITestOutputHelper output) 
     }
 
     [Fact]
+    public async Task ATaskWhoseOrchestratorGaveUp_IsSkipped_NotTypedIntoTheAgent()
+    {
+        await using var server = await TmuxServer.StartStandInAsync();
+        var channels = NewChannels();
+        await (await StartBridgeAsync(server, channels: channels)).DisposeAsync(); // the channel has a bridge group
+        using var client = relay.CreateClient();
+        var orchestrator = new AgentBridge(client, channels.Task, channels.Done);
+        await Assert.ThrowsAsync<AgentBridgeTimeoutException>(() => orchestrator.PushAndWaitAsync("Stale task [[lines=1]]", TimeSpan.FromSeconds(1)));
+
+        await using var bridge = await StartBridgeAsync(server, channels: channels);
+        var fresh = await orchestrator.PushAndWaitAsync("Fresh task [[lines=1]]", Patience);
+
+        Assert.Equal(server.Turn(1, "answer.txt"), fresh); // the agent's first turn was the fresh task
+        Assert.Contains("Fresh task", server.Turn(1, "task.txt"), StringComparison.Ordinal);
+        Assert.False(File.Exists(server.TurnPath(2, "task.txt")));
+    }
+
+    [Fact]
     public async Task TwoBridgesOnOneTaskChannel_ShareTheTasks_EachTaskDoneOnce()
     {
         await using var first = await TmuxServer.StartStandInAsync();

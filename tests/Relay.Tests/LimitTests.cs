@@ -7,18 +7,17 @@ using CtxRelay.Testing;
 
 namespace CtxRelay.Relay.Tests;
 
-/// <summary>The 25 MiB limit (decided while streaming), plans' rate limits (429) and storage quotas.</summary>
-public sealed class LimitTests(LimitTests.Fixture relay) : IClassFixture<LimitTests.Fixture>
+/// <summary>The 25 MiB limit (decided while streaming), plans' rate limits (429) and storage quotas, on each engine.</summary>
+public abstract class LimitTests(RelayFixture relay)
 {
     private const int Limit = 25 * 1024 * 1024;
 
-    public sealed class Fixture : RelayFixture
+    /// <summary>The plans these tests use, added to each engine's fixture settings.</summary>
+    internal static IDictionary<string, string?> WithPlans(IDictionary<string, string?> settings)
     {
-        protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
-        {
-            ["Relay:Plans:tiny:RequestsPerMinute"] = "3",
-            ["Relay:Plans:small:MaxStoredBytes"] = "1000",
-        };
+        settings["Relay:Plans:tiny:RequestsPerMinute"] = "3";
+        settings["Relay:Plans:small:MaxStoredBytes"] = "1000";
+        return settings;
     }
 
     [Fact]
@@ -82,5 +81,21 @@ public sealed class LimitTests(LimitTests.Fixture relay) : IClassFixture<LimitTe
         await Http.PushJsonAsync(http, new { data = new string('x', 900) });
         var problem = await Http.ReadProblemAsync(await http.PostAsJsonAsync("push", new { data = new string('y', 200) }), 429);
         Assert.Contains("quota", problem["title"]!.GetValue<string>(), StringComparison.OrdinalIgnoreCase);
+    }
+}
+
+public sealed class SqliteLimitTests(SqliteLimitTests.Fixture relay) : LimitTests(relay), IClassFixture<SqliteLimitTests.Fixture>
+{
+    public sealed class Fixture : RelayFixture
+    {
+        protected override IDictionary<string, string?> Settings => WithPlans(new Dictionary<string, string?>());
+    }
+}
+
+public sealed class RedisLimitTests(RedisLimitTests.Fixture relay) : LimitTests(relay), IClassFixture<RedisLimitTests.Fixture>
+{
+    public sealed class Fixture : RedisRelayFixture
+    {
+        protected override IDictionary<string, string?> Settings => WithPlans(base.Settings);
     }
 }

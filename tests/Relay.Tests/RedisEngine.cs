@@ -3,7 +3,7 @@ using CtxRelay.Testing;
 namespace CtxRelay.Relay.Tests;
 
 /// <summary>A relay on the Redis engine, with its own real redis-server and key prefix.</summary>
-public sealed class RedisRelayFixture : RelayFixture
+public class RedisRelayFixture : RelayFixture
 {
     private RedisServerProcess? _redis;
 

@@ -99,3 +99,28 @@ public sealed class RedisLimitTests(RedisLimitTests.Fixture relay) : LimitTests(
         protected override IDictionary<string, string?> Settings => WithPlans(base.Settings);
     }
 }
+
+/// <summary>Behind a proxy: returned URLs use Relay:PublicBaseUrl instead of the origin the client called.</summary>
+public sealed class PublicBaseUrlTests(PublicBaseUrlTests.Fixture relay) : IClassFixture<PublicBaseUrlTests.Fixture>
+{
+    public sealed class Fixture : RelayFixture
+    {
+        protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
+        {
+            ["Relay:PublicBaseUrl"] = "https://relay.example.test/context/",
+        };
+    }
+
+    [Fact]
+    public async Task Push_answers_and_push_frames_use_the_public_base_url()
+    {
+        using var client = relay.CreateClient();
+        await using var subscription = await client.OpenSubscriptionAsync("public-url");
+        var result = await client.PushWithResultAsync("behind a proxy", channel: "public-url");
+
+        Assert.Equal($"https://relay.example.test/context/pull/{result.Id}", result.Url);
+        var frame = await Wait.For(subscription.WaitForAsync(_ => true), "the push frame");
+        Assert.Equal(result.Url, frame.Url);
+        Assert.Equal("behind a proxy", await client.PullAsync(result.Id)); // ids still work against the real address
+    }
+}

@@ -134,20 +134,24 @@ public abstract class PayloadProtocolTests(RelayFixture relay)
         Assert.Empty(await head.Content.ReadAsByteArrayAsync());
     }
 
-    [Fact]
-    public async Task Pull_is_compressed_when_asked()
+    [Theory]
+    [InlineData("gzip")]
+    [InlineData("br")]
+    public async Task Pull_is_compressed_when_asked(string encoding)
     {
         using var http = Relay.CreateHttpClient();
         var text = string.Concat(Enumerable.Repeat("compressible line of text\n", 20_000));
         var id = (await Http.PushJsonAsync(http, new { data = text }))["id"]!.GetValue<string>();
         using var request = new HttpRequestMessage(HttpMethod.Get, $"pull/{id}");
-        request.Headers.AcceptEncoding.ParseAdd("gzip");
+        request.Headers.AcceptEncoding.ParseAdd(encoding);
         using var response = await http.SendAsync(request);
-        Assert.Equal("gzip", response.Content.Headers.ContentEncoding.Single());
+        Assert.Equal(encoding, response.Content.Headers.ContentEncoding.Single());
         var compressed = await response.Content.ReadAsByteArrayAsync();
-        Assert.True(compressed.Length < text.Length / 10, $"gzip body {compressed.Length} bytes");
-        await using var gunzip = new GZipStream(new MemoryStream(compressed), CompressionMode.Decompress);
-        using var reader = new StreamReader(gunzip);
+        Assert.True(compressed.Length < text.Length / 10, $"{encoding} body {compressed.Length} bytes");
+        await using Stream decompressed = encoding == "br"
+            ? new BrotliStream(new MemoryStream(compressed), CompressionMode.Decompress)
+            : new GZipStream(new MemoryStream(compressed), CompressionMode.Decompress);
+        using var reader = new StreamReader(decompressed);
         Assert.Equal(text, await reader.ReadToEndAsync());
     }
 

@@ -8,7 +8,7 @@ namespace CtxRelay.Relay.Tests;
 /// <summary>The built relay as a process: durability across kill -9 and restarts, and its CLI.</summary>
 public sealed class ProcessTests : IDisposable
 {
-    private readonly string _data = Path.Combine(Path.GetTempPath(), "contextrelay-tests", "proc-" + Guid.NewGuid().ToString("N"));
+    private readonly TemporaryDirectory _folder = new("proc");
     private readonly string _key = "cr_live_" + RandomNumberGenerator.GetString("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 40);
 
     [Fact]
@@ -16,7 +16,7 @@ public sealed class ProcessTests : IDisposable
     {
         var port = RelayProcess.FreePort();
         var pushed = new List<(string Id, byte[] Body)>();
-        await using (var relay = await RelayProcess.StartAsync(_data, port, _key))
+        await using (var relay = await RelayProcess.StartAsync(_folder.Path, port, _key))
         {
             using var http = Client(relay);
             for (var i = 0; i < 20; i++)
@@ -30,7 +30,7 @@ public sealed class ProcessTests : IDisposable
             await relay.KillAsync(); // immediately after the last answer
         }
 
-        await using var restarted = await RelayProcess.StartAsync(_data, port, _key);
+        await using var restarted = await RelayProcess.StartAsync(_folder.Path, port, _key);
         using var again = Client(restarted);
         foreach (var (id, body) in pushed)
         {
@@ -48,34 +48,34 @@ public sealed class ProcessTests : IDisposable
     public async Task Serve_creates_the_dev_workspace_with_the_environment_key_and_keys_commands_manage_keys()
     {
         var port = RelayProcess.FreePort();
-        await using (var relay = await RelayProcess.StartAsync(_data, port, _key))
+        await using (var relay = await RelayProcess.StartAsync(_folder.Path, port, _key))
         {
             using var http = Client(relay);
             await Http.PushJsonAsync(http, new { data = "dev works" });
             Assert.Contains("CONTEXTRELAY_API_KEY", relay.Output, StringComparison.Ordinal);
         }
 
-        var (code, stdout, stderr) = await RelayProcess.RunCliAsync("keys", "create", "--workspace", "acme", "--data", _data);
+        var (code, stdout, stderr) = await RelayProcess.RunCliAsync("keys", "create", "--workspace", "acme", "--data", _folder.Path);
         Assert.True(code == 0, stderr);
         var acmeKey = stdout.Trim();
         Assert.Matches("^cr_live_[A-Za-z0-9]{40}$", acmeKey);
         Assert.Contains("only this once", stderr, StringComparison.Ordinal);
 
-        var list = await RelayProcess.RunCliAsync("keys", "list", "--data", _data);
+        var list = await RelayProcess.RunCliAsync("keys", "list", "--data", _folder.Path);
         Assert.Equal(0, list.ExitCode);
         Assert.Contains("acme", list.StdOut, StringComparison.Ordinal);
         Assert.Contains("dev", list.StdOut, StringComparison.Ordinal);
         Assert.DoesNotContain(acmeKey, list.StdOut, StringComparison.Ordinal); // only hashes are stored
         Assert.DoesNotContain(_key, list.StdOut, StringComparison.Ordinal);
-        Assert.DoesNotContain(acmeKey, await File.ReadAllTextAsync(Path.Combine(_data, "relay.db"), System.Text.Encoding.Latin1), StringComparison.Ordinal);
+        Assert.DoesNotContain(acmeKey, await File.ReadAllTextAsync(Path.Combine(_folder.Path, "relay.db"), System.Text.Encoding.Latin1), StringComparison.Ordinal);
 
-        await using (var relay = await RelayProcess.StartAsync(_data, port, _key))
+        await using (var relay = await RelayProcess.StartAsync(_folder.Path, port, _key))
         {
             using var acme = Client(relay, acmeKey);
             await Http.PushJsonAsync(acme, new { data = "acme works" });
 
             var keyId = list.StdOut.Split('\n').Single(l => l.Contains("acme", StringComparison.Ordinal)).Split(' ')[0];
-            var revoked = await RelayProcess.RunCliAsync("keys", "revoke", keyId, "--data", _data);
+            var revoked = await RelayProcess.RunCliAsync("keys", "revoke", keyId, "--data", _folder.Path);
             Assert.True(revoked.ExitCode == 0, revoked.StdErr);
 
             // The relay caches verified keys for Relay:KeyCacheDuration (10 s by default).
@@ -86,39 +86,30 @@ public sealed class ProcessTests : IDisposable
     [Fact]
     public async Task Cli_errors_are_one_line_that_names_the_fix_and_exit_non_zero()
     {
-        var badWorkspace = await RelayProcess.RunCliAsync("keys", "create", "--workspace", "bad name!", "--data", _data);
+        var badWorkspace = await RelayProcess.RunCliAsync("keys", "create", "--workspace", "bad name!", "--data", _folder.Path);
         Assert.Equal(1, badWorkspace.ExitCode);
         Assert.Contains("valid workspace name", badWorkspace.StdErr, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", badWorkspace.StdErr, StringComparison.Ordinal);
 
-        var unknownKey = await RelayProcess.RunCliAsync("keys", "revoke", "key_nope", "--data", _data);
+        var unknownKey = await RelayProcess.RunCliAsync("keys", "revoke", "key_nope", "--data", _folder.Path);
         Assert.Equal(1, unknownKey.ExitCode);
         Assert.Contains("keys list", unknownKey.StdErr, StringComparison.Ordinal);
 
-        var noRedis = await RelayProcess.RunCliAsync("serve", "--storage", "redis", "--redis", $"127.0.0.1:{RelayProcess.FreePort()}", "--urls", $"http://127.0.0.1:{RelayProcess.FreePort()}", "--data", _data);
+        var noRedis = await RelayProcess.RunCliAsync("serve", "--storage", "redis", "--redis", $"127.0.0.1:{RelayProcess.FreePort()}", "--urls", $"http://127.0.0.1:{RelayProcess.FreePort()}", "--data", _folder.Path);
         Assert.Equal(1, noRedis.ExitCode);
         Assert.Contains("Cannot reach Redis", noRedis.StdErr, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", noRedis.StdErr, StringComparison.Ordinal);
 
-        var badEngine = await RelayProcess.RunCliAsync("keys", "list", "--storage", "bogus", "--data", _data);
+        var badEngine = await RelayProcess.RunCliAsync("keys", "list", "--storage", "bogus", "--data", _folder.Path);
         Assert.Equal(1, badEngine.ExitCode);
         Assert.Contains("'sqlite' or 'redis'", badEngine.StdErr, StringComparison.Ordinal);
 
-        var missing = await RelayProcess.RunCliAsync("keys", "create", "--data", _data);
+        var missing = await RelayProcess.RunCliAsync("keys", "create", "--data", _folder.Path);
         Assert.NotEqual(0, missing.ExitCode);
         Assert.Contains("--workspace", missing.StdErr + missing.StdOut, StringComparison.Ordinal);
     }
 
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(_data, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
+    public void Dispose() => _folder.Dispose();
 
     private HttpClient Client(RelayProcess relay, string? key = null)
     {

@@ -19,14 +19,14 @@ public sealed class ScaleOutTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private const string Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
-    private readonly string _root = Path.Combine(Path.GetTempPath(), "contextrelay-tests", "scale-" + Guid.NewGuid().ToString("N"));
+    private readonly TemporaryDirectory _root = new("scale");
     private readonly string _key = "cr_live_" + RandomNumberGenerator.GetString(Alphabet, 40);
     private readonly List<RelayProcess> _relays = [];
     private RedisServerProcess? _redis;
 
     private RedisServerProcess Redis => _redis ?? throw new InvalidOperationException("redis-server has not started.");
 
-    public async Task InitializeAsync() => _redis = await RedisServerProcess.StartAsync(Path.Combine(_root, "redis"));
+    public async Task InitializeAsync() => _redis = await RedisServerProcess.StartAsync(Path.Combine(_root.Path, "redis"));
 
     public async Task DisposeAsync()
     {
@@ -40,13 +40,7 @@ public sealed class ScaleOutTests(ITestOutputHelper output) : IAsyncLifetime
             await _redis.DisposeAsync();
         }
 
-        try
-        {
-            Directory.Delete(_root, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
+        _root.Dispose();
     }
 
     [Fact]
@@ -329,7 +323,7 @@ public sealed class ScaleOutTests(ITestOutputHelper output) : IAsyncLifetime
     private async Task<RelayProcess> StartRelayAsync()
     {
         var relay = await RelayProcess.StartAsync(
-            Path.Combine(_root, "relay-" + _relays.Count),
+            Path.Combine(_root.Path, "relay-" + _relays.Count),
             RelayProcess.FreePort(),
             _key,
             new Dictionary<string, string>

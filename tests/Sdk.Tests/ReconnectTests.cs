@@ -6,7 +6,7 @@ namespace CtxRelay.Sdk.Tests;
 /// <summary>A subscription survives a relay restart: it reconnects and resumes after the last event it delivered.</summary>
 public sealed class ReconnectTests : IAsyncLifetime
 {
-    private readonly string _data = Path.Combine(Path.GetTempPath(), "contextrelay-tests", "rc-" + Guid.NewGuid().ToString("N"));
+    private readonly TemporaryDirectory _data = new("reconnect");
     private readonly int _port = RelayProcess.FreePort();
     private RelayServer? _relay;
 
@@ -55,12 +55,14 @@ public sealed class ReconnectTests : IAsyncLifetime
         {
             await _relay.DisposeAsync();
         }
+
+        _data.Dispose();
     }
 
     private Task<RelayServer> StartRelayAsync() => RelayServer.StartAsync(new Dictionary<string, string?>
     {
         ["urls"] = $"http://127.0.0.1:{_port}",
-        ["Relay:DataDirectory"] = _data,
+        ["Relay:DataDirectory"] = _data.Path,
         ["Relay:KeyCacheDuration"] = "00:00:00",
         ["Logging:LogLevel:Default"] = "Warning",
     });

@@ -11,7 +11,9 @@ public class RelayFixture : IAsyncLifetime
 {
     private RelayServer? _server;
 
-    public string DataDirectory { get; } = Path.Combine(Path.GetTempPath(), "contextrelay-tests", Guid.NewGuid().ToString("N"));
+    private readonly TemporaryDirectory _data = new("relay");
+
+    public string DataDirectory => _data.Path;
 
     public string BaseUrl => Server.BaseUrl.AbsoluteUri.TrimEnd('/');
 
@@ -67,12 +69,6 @@ public class RelayFixture : IAsyncLifetime
             await _server.DisposeAsync();
         }
 
-        try
-        {
-            Directory.Delete(DataDirectory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
+        _data.Dispose();
     }
 }

@@ -249,21 +249,15 @@ public abstract class GroupContractTests : IAsyncLifetime
 /// <summary>Queue groups on the embedded engine (one relay per database).</summary>
 public sealed class SqliteGroupContractTests : GroupContractTests
 {
-    private readonly string _directory = Path.Combine(Path.GetTempPath(), "contextrelay-tests", "groups-" + Guid.NewGuid().ToString("N"));
+    private readonly TemporaryDirectory _directory = new("groups");
 
     public override async Task DisposeAsync()
     {
         await base.DisposeAsync();
-        try
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
+        _directory.Dispose();
     }
 
-    private protected override Task<IRelayStore> CreateStoreAsync() => Task.FromResult<IRelayStore>(new SqliteRelayStore(_directory));
+    private protected override Task<IRelayStore> CreateStoreAsync() => Task.FromResult<IRelayStore>(new SqliteRelayStore(_directory.Path));
 }
 
 /// <summary>Queue groups on Redis: claims from two store instances ("relays"), key expiry, outages.</summary>

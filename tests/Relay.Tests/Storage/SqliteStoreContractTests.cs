@@ -1,24 +1,19 @@
 using CtxRelay.Relay.Storage;
 using CtxRelay.Relay.Storage.Sqlite;
+using CtxRelay.Testing;
 
 namespace CtxRelay.Relay.Tests;
 
 /// <summary>The storage contract on the embedded engine, one temporary database per test.</summary>
 public sealed class SqliteStoreContractTests : StoreContractTests
 {
-    private readonly string _directory = Path.Combine(Path.GetTempPath(), "contextrelay-tests", "store-" + Guid.NewGuid().ToString("N"));
+    private readonly TemporaryDirectory _directory = new("store");
 
     public override async Task DisposeAsync()
     {
         await base.DisposeAsync();
-        try
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
+        _directory.Dispose();
     }
 
-    private protected override Task<IRelayStore> CreateStoreAsync() => Task.FromResult<IRelayStore>(new SqliteRelayStore(_directory));
+    private protected override Task<IRelayStore> CreateStoreAsync() => Task.FromResult<IRelayStore>(new SqliteRelayStore(_directory.Path));
 }

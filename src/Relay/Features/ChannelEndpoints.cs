@@ -262,7 +262,7 @@ internal static class ChannelEndpoints
         catch (StorageUnavailableException)
         {
             // Replay failed because storage went away: the client reconnects and resumes with since=.
-            await socket.CloseOutputAsync(WebSocketCloseStatus.InternalServerError, "storage unavailable; reconnect", CancellationToken.None).ConfigureAwait(false);
+            await CloseForStorageLossAsync(socket).ConfigureAwait(false);
         }
         finally
         {
@@ -290,6 +290,10 @@ internal static class ChannelEndpoints
 
         await socket.SendAsync(buffer.WrittenMemory, WebSocketMessageType.Text, endOfMessage: true, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>Storage went away mid-session: close with 1011 so the client reconnects (and resumes).</summary>
+    internal static Task CloseForStorageLossAsync(WebSocket socket)
+        => socket.CloseOutputAsync(WebSocketCloseStatus.InternalServerError, "storage unavailable; reconnect", CancellationToken.None);
 
     /// <summary>Completes the close handshake: answers a client's close, or closes with 1001 when the relay is stopping.</summary>
     internal static async Task CloseQuietlyAsync(WebSocket socket)

@@ -106,7 +106,7 @@ internal static class QueueGroups
         catch (StorageUnavailableException)
         {
             // Storage went away mid-session: tell the member to come back; its claims expire and are redelivered.
-            await socket.CloseOutputAsync(WebSocketCloseStatus.InternalServerError, "storage unavailable; reconnect", CancellationToken.None).ConfigureAwait(false);
+            await ChannelEndpoints.CloseForStorageLossAsync(socket).ConfigureAwait(false);
         }
         finally
         {

@@ -7,23 +7,12 @@ namespace CtxRelay.Relay.Storage.Redis;
 /// one reply), with the next chunk requested while the current one is being copied out. A chunk that
 /// vanished mid-read (the payload was deleted) ends the read with an <see cref="IOException"/>.
 /// </summary>
-internal sealed class RedisChunkStream(IDatabase database, RedisKeys keys, string workspace, string id, int chunks, long length) : Stream
+internal sealed class RedisChunkStream(IDatabase database, RedisKeys keys, string workspace, string id, int chunks, long length) : PayloadReadStream(length)
 {
     private int _requested;
     private Task<Lease<byte>?>? _next;
     private Lease<byte>? _current;
     private int _offset;
-    private long _position;
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => length;
-
-    public override long Position { get => _position; set => throw new NotSupportedException(); }
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
@@ -48,7 +37,7 @@ internal sealed class RedisChunkStream(IDatabase database, RedisKeys keys, strin
         var count = Math.Min(buffer.Length, _current.Length - _offset);
         _current.Memory.Slice(_offset, count).CopyTo(buffer);
         _offset += count;
-        _position += count;
+        BytesRead += count;
         return count;
     }
 
@@ -61,7 +50,7 @@ internal sealed class RedisChunkStream(IDatabase database, RedisKeys keys, strin
         if (_current is not null && _offset < _current.Length)
         {
             await destination.WriteAsync(_current.Memory[_offset..], cancellationToken).ConfigureAwait(false);
-            _position += _current.Length - _offset;
+            BytesRead += _current.Length - _offset;
         }
 
         _current?.Dispose();
@@ -70,23 +59,13 @@ internal sealed class RedisChunkStream(IDatabase database, RedisKeys keys, strin
         {
             using var chunk = await NextChunkAsync(cancellationToken).ConfigureAwait(false);
             await destination.WriteAsync(chunk.Memory, cancellationToken).ConfigureAwait(false);
-            _position += chunk.Length;
+            BytesRead += chunk.Length;
         }
     }
 
     /// <summary>Synchronous reads would block a thread on the network: use ReadAsync / CopyToAsync.</summary>
     public override int Read(byte[] buffer, int offset, int count)
         => throw new NotSupportedException("Payload streams from Redis are read asynchronously: use ReadAsync or CopyToAsync.");
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

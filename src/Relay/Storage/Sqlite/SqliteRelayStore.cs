@@ -543,16 +543,9 @@ internal sealed class SqliteRelayStore : IRelayStore
     }
 
     /// <summary>Reads the chunk rows one after another as one stream, one chunk in memory at a time.</summary>
-    private sealed class ChunkReaderStream(SqliteDataReader reader, long length) : Stream
+    private sealed class ChunkReaderStream(SqliteDataReader reader, long length) : PayloadReadStream(length)
     {
         private Stream? _current;
-        private long _position;
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => length;
-        public override long Position { get => _position; set => throw new NotSupportedException(); }
 
         public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
@@ -573,7 +566,7 @@ internal sealed class SqliteRelayStore : IRelayStore
                 var read = _current.Read(buffer);
                 if (read > 0)
                 {
-                    _position += read;
+                    BytesRead += read;
                     return read;
                 }
 
@@ -590,16 +583,6 @@ internal sealed class SqliteRelayStore : IRelayStore
 
         public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
             => ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
         protected override void Dispose(bool disposing)
         {

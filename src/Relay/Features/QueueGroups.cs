@@ -40,14 +40,7 @@ internal static class QueueGroups
             return Problems.BadRequest("'ack_timeout' is 1–3600 seconds and 'prefetch' 1–100 events.");
         }
 
-        try
-        {
-            await store.JoinGroupAsync(caller.Workspace, channel, group, cancellationToken).ConfigureAwait(false);
-        }
-        catch (NotSupportedException ex)
-        {
-            return Problems.Create(StatusCodes.Status501NotImplemented, "groups-unavailable", "Queue groups unavailable", ex.Message);
-        }
+        await store.JoinGroupAsync(caller.Workspace, channel, group, cancellationToken).ConfigureAwait(false);
 
         var member = Guid.NewGuid().ToString("N");
         var ackTimeout = TimeSpan.FromSeconds(ackSeconds);

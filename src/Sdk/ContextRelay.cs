@@ -293,7 +293,8 @@ public sealed class ContextRelay : IDisposable
 
     /// <summary>
     /// Calls <paramref name="handler"/> for each event of a channel, one at a time, until the returned
-    /// subscription is disposed. Returns once the subscription is registered.
+    /// subscription is disposed. Returns once the subscription is registered. If the handler throws,
+    /// delivery stops and <see cref="RelaySubscription.Completion"/> faults with that exception.
     /// </summary>
     public async Task<RelaySubscription> SubscribeAsync(string channel, Func<RelayEvent, CancellationToken, Task> handler, CancellationToken cancellationToken = default)
     {

@@ -50,6 +50,13 @@ public sealed class RelaySubscription : IAsyncDisposable
     /// <summary>How many times the socket connected (1 + reconnects).</summary>
     public int Connections => Volatile.Read(ref _connections);
 
+    /// <summary>
+    /// For a callback subscription (<see cref="ContextRelay.SubscribeAsync(string, Func{RelayEvent, CancellationToken, Task}, CancellationToken)"/>):
+    /// completes when delivery ends — when the subscription is disposed, or faulted with the exception
+    /// that the handler threw (delivery stops there). Completed at once for other subscriptions.
+    /// </summary>
+    public Task Completion => _handlerLoop ?? Task.CompletedTask;
+
     /// <summary>Raised (on a background thread) each time the subscription reconnects.</summary>
     public event Action<RelaySubscription>? Reconnected;
 
@@ -194,13 +201,8 @@ public sealed class RelaySubscription : IAsyncDisposable
 
         if (_handlerLoop is { } loop)
         {
-            try
-            {
-                await loop.ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-            }
+            // A handler's exception is reported through Completion, not thrown from here.
+            await loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
 
         _disposed.Dispose();

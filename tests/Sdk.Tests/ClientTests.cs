@@ -237,6 +237,27 @@ public sealed class ClientTests(RelayFixture relay) : IClassFixture<RelayFixture
     }
 
     [Fact]
+    public async Task A_throwing_callback_stops_delivery_and_faults_completion_instead_of_vanishing()
+    {
+        using var client = relay.CreateClient();
+        var channel = "cbx-" + Guid.NewGuid().ToString("N")[..8];
+        var calls = 0;
+        var subscription = await client.SubscribeAsync(channel, (_, _) =>
+        {
+            Interlocked.Increment(ref calls);
+            throw new InvalidOperationException("handler bug");
+        });
+        Assert.False(subscription.Completion.IsCompleted);
+
+        await client.PublishAsync(channel, "one");
+        var failure = await Assert.ThrowsAsync<InvalidOperationException>(() => subscription.Completion.WaitAsync(Wait.Default));
+        Assert.Equal("handler bug", failure.Message);
+        await client.PublishAsync(channel, "two");
+        await subscription.DisposeAsync(); // does not rethrow: Completion reported it
+        Assert.Equal(1, calls);
+    }
+
+    [Fact]
     public async Task A_subscription_with_a_wrong_key_fails_with_an_auth_error()
     {
         using var client = relay.CreateClient("cr_live_" + new string('W', 40));

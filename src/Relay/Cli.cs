@@ -78,7 +78,7 @@ internal static class Cli
             .Build();
         var relay = configuration.GetSection(RelayOptions.Section).Get<RelayOptions>() ?? new RelayOptions();
         var storage = configuration.GetSection(StorageOptions.Section).Get<StorageOptions>() ?? new StorageOptions();
-        await using var store = StoreFactory.Create(storage, relay);
+        await using var store = StoreFactory.Create(storage, relay, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
         await store.InitializeAsync(cancellationToken).ConfigureAwait(false);
         await action(store).ConfigureAwait(false);
     }

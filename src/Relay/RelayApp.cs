@@ -72,7 +72,8 @@ public static class RelayApp
         services.AddSingleton(sp => new StorageDescription(sp.GetRequiredService<IOptions<StorageOptions>>().Value.Engine));
         services.AddSingleton(sp => StoreFactory.Create(
             sp.GetRequiredService<IOptions<StorageOptions>>().Value,
-            sp.GetRequiredService<IOptions<RelayOptions>>().Value));
+            sp.GetRequiredService<IOptions<RelayOptions>>().Value,
+            sp.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton<StoreInitializer>();
         services.AddHostedService(sp => sp.GetRequiredService<StoreInitializer>());
         services.AddHostedService<Sweeper>();

@@ -26,4 +26,13 @@ internal static partial class Log
 
     [LoggerMessage(8, LogLevel.Information, "ContextRelay listening on {Addresses} (storage: {Engine})")]
     public static partial void Listening(ILogger logger, string addresses, string engine);
+
+    [LoggerMessage(9, LogLevel.Warning, "Lost the Redis connection to {Endpoint} ({Failure}); calls answer 503 until it is back")]
+    public static partial void RedisConnectionLost(ILogger logger, string? endpoint, string failure);
+
+    [LoggerMessage(10, LogLevel.Warning, "Catch-up of {Workspace}/{Channel} after a reconnect failed; the next event or reconnect retries it")]
+    public static partial void CatchUpFailed(ILogger logger, string workspace, string channel, Exception exception);
+
+    [LoggerMessage(11, LogLevel.Warning, "Could not read events {From}–{To} of {Workspace}/{Channel} from Redis; live subscribers miss them (they can resume with since=)")]
+    public static partial void GapUnfilled(ILogger logger, string workspace, string channel, long from, long to, Exception exception);
 }

@@ -1,3 +1,4 @@
+using CtxRelay.Relay.Internal;
 using StackExchange.Redis;
 
 namespace CtxRelay.Relay.Storage.Redis;
@@ -51,6 +52,7 @@ internal sealed class ChannelFeed(RedisRelayStore store, string workspace, strin
         catch (Exception ex) when (RedisRelayStore.IsUnavailable(ex))
         {
             // Still unreachable: the next message or reconnect fills the gap.
+            Log.CatchUpFailed(store.Logger, workspace, channel, ex);
         }
         finally
         {
@@ -94,6 +96,7 @@ internal sealed class ChannelFeed(RedisRelayStore store, string workspace, strin
                 catch (Exception ex) when (RedisRelayStore.IsUnavailable(ex))
                 {
                     // Cannot read the gap now; deliver what arrived rather than hold it back.
+                    Log.GapUnfilled(store.Logger, workspace, channel, _lastSeq, channelEvent.Seq, ex);
                 }
             }
 

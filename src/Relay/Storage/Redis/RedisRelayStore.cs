@@ -1,5 +1,7 @@
 using System.Buffers;
 using System.Globalization;
+using CtxRelay.Relay.Internal;
+using Microsoft.Extensions.Logging.Abstractions;
 using StackExchange.Redis;
 
 namespace CtxRelay.Relay.Storage.Redis;
@@ -43,8 +45,9 @@ internal sealed partial class RedisRelayStore : IRelayStore
     private ConnectionMultiplexer? _redis;
     private ChannelRetention? _retention;
 
-    public RedisRelayStore(StorageOptions options, int chunkSize = DefaultChunkSize)
+    public RedisRelayStore(StorageOptions options, int chunkSize = DefaultChunkSize, ILogger? logger = null)
     {
+        Logger = logger ?? NullLogger.Instance;
         if (string.IsNullOrWhiteSpace(options.Redis))
         {
             throw new ArgumentException("Storage:Redis is empty: set it to a connection string such as 'localhost:6379'.", nameof(options));
@@ -55,6 +58,8 @@ internal sealed partial class RedisRelayStore : IRelayStore
         _keys = new RedisKeys(options.RedisPrefix);
         _chunkSize = chunkSize;
     }
+
+    internal ILogger Logger { get; }
 
     private IDatabase Database => (_redis ?? throw new InvalidOperationException("The Redis store has not been initialized.")).GetDatabase();
 
@@ -84,6 +89,7 @@ internal sealed partial class RedisRelayStore : IRelayStore
 
         _redis = await ConnectionMultiplexer.ConnectAsync(configuration).WaitAsync(cancellationToken).ConfigureAwait(false);
         _redis.ConnectionRestored += OnConnectionRestored;
+        _redis.ConnectionFailed += (_, e) => Log.RedisConnectionLost(Logger, e.EndPoint?.ToString(), e.FailureType.ToString());
         try
         {
             await Database.PingAsync().ConfigureAwait(false);

@@ -215,7 +215,7 @@ internal static class ChannelEndpoints
         Log.SubscriberJoined(logger, caller.Workspace, channel, since ?? -1);
 
         using var closed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lifetime.ApplicationStopping);
-        var receiving = DrainIncomingAsync(socket, closed);
+        var receiving = ReceiveUntilClosedAsync(socket, closed);
         var buffer = new ArrayBufferWriter<byte>();
         try
         {
@@ -315,16 +315,26 @@ internal static class ChannelEndpoints
         }
     }
 
-    /// <summary>Reads (and ignores) what the client sends, so close frames and pongs are processed.</summary>
-    private static async Task DrainIncomingAsync(WebSocket socket, CancellationTokenSource closed)
+    /// <summary>
+    /// Reads what the client sends until it closes (so close frames and pongs are processed), passing each
+    /// complete text frame to <paramref name="onText"/>; a handler returning false ends the session.
+    /// Cancels <paramref name="closed"/> when it ends.
+    /// </summary>
+    internal static async Task ReceiveUntilClosedAsync(WebSocket socket, CancellationTokenSource closed, Func<ReadOnlyMemory<byte>, Task<bool>>? onText = null)
     {
-        var buffer = new byte[1024];
+        var buffer = new byte[4096];
         try
         {
             while (!closed.IsCancellationRequested)
             {
                 var result = await socket.ReceiveAsync(buffer, closed.Token).ConfigureAwait(false);
                 if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    break;
+                }
+
+                if (onText is not null && result.MessageType == WebSocketMessageType.Text && result.EndOfMessage
+                    && !await onText(buffer.AsMemory(0, result.Count)).ConfigureAwait(false))
                 {
                     break;
                 }

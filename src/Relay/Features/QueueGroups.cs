@@ -58,7 +58,7 @@ internal static class QueueGroups
         }).ConfigureAwait(false);
         using var closed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, stopping);
         var inFlight = new HashSet<long>();
-        var receiving = ReceiveAcksAsync(socket, store, caller.Workspace, channel, group, member, inFlight, wake.Writer, closed);
+        var receiving = ChannelEndpoints.ReceiveUntilClosedAsync(socket, closed, frame => HandleAckAsync(frame, store, caller.Workspace, channel, group, member, inFlight, wake.Writer, closed.Token));
         var buffer = new ArrayBufferWriter<byte>();
         var clock = http.RequestServices.GetRequiredService<TimeProvider>();
         try
@@ -128,8 +128,9 @@ internal static class QueueGroups
         }
     }
 
-    private static async Task ReceiveAcksAsync(
-        WebSocket socket,
+    /// <summary>Handles one text frame from a member: an ack frees its claim and wakes the claim loop.</summary>
+    private static async Task<bool> HandleAckAsync(
+        ReadOnlyMemory<byte> frame,
         IRelayStore store,
         string workspace,
         string channel,
@@ -137,48 +138,29 @@ internal static class QueueGroups
         string member,
         HashSet<long> inFlight,
         ChannelWriter<bool> wake,
-        CancellationTokenSource closed)
+        CancellationToken cancellationToken)
     {
-        var buffer = new byte[4096];
+        if (TryReadAck(frame.Span) is not { } seq)
+        {
+            return true; // not an ack: ignore
+        }
+
         try
         {
-            while (!closed.IsCancellationRequested)
-            {
-                var result = await socket.ReceiveAsync(buffer, closed.Token).ConfigureAwait(false);
-                if (result.MessageType == WebSocketMessageType.Close)
-                {
-                    break;
-                }
-
-                if (result.MessageType != WebSocketMessageType.Text || !result.EndOfMessage || TryReadAck(buffer.AsSpan(0, result.Count)) is not { } seq)
-                {
-                    continue; // not an ack: ignore
-                }
-
-                try
-                {
-                    await store.AckGroupEventAsync(workspace, channel, group, member, seq, closed.Token).ConfigureAwait(false);
-                }
-                catch (StorageUnavailableException)
-                {
-                    break; // the ack is lost: the event will be redelivered (at-least-once)
-                }
-
-                lock (inFlight)
-                {
-                    inFlight.Remove(seq);
-                }
-
-                wake.TryWrite(true);
-            }
+            await store.AckGroupEventAsync(workspace, channel, group, member, seq, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is OperationCanceledException or WebSocketException)
+        catch (StorageUnavailableException)
         {
+            return false; // the ack is lost: the event will be redelivered (at-least-once)
         }
-        finally
+
+        lock (inFlight)
         {
-            await closed.CancelAsync().ConfigureAwait(false);
+            inFlight.Remove(seq);
         }
+
+        wake.TryWrite(true);
+        return true;
     }
 
     private static long? TryReadAck(ReadOnlySpan<byte> frame)

@@ -45,6 +45,25 @@ internal static class Cli
         }
     }
 
+    /// <summary>The open-mode flags of <c>serve</c> as configuration keys (<c>Relay:Open:…</c>).</summary>
+    public static IEnumerable<string> OpenModeArgs(ParseResult parse, Option<bool> open, Option<string?> workspace, Option<bool> allowRemote)
+    {
+        if (parse.GetValue(open))
+        {
+            yield return "--Relay:Open:Enabled=true";
+        }
+
+        if (parse.GetValue(workspace) is { Length: > 0 } name)
+        {
+            yield return "--Relay:Open:Workspace=" + name;
+        }
+
+        if (parse.GetValue(allowRemote))
+        {
+            yield return "--Relay:Open:AllowRemote=true";
+        }
+    }
+
     public static async Task ServeAsync(string[] hostArgs, CancellationToken cancellationToken)
     {
         var app = RelayApp.Build(hostArgs);

@@ -8,15 +8,18 @@ var data = new Option<string?>("--data") { Description = "Data folder of the emb
 var storage = new Option<string?>("--storage") { Description = "Storage engine: sqlite (default) or redis (also Storage__Engine)." };
 var redis = new Option<string?>("--redis") { Description = "Redis connection string for --storage redis (also Storage__Redis)." };
 Option[] common = [data, storage, redis];
+var open = new Option<bool>("--open") { Description = "Open mode: requests without an API key act in one workspace (for clients that never send a key). Loopback only unless --open-allow-remote." };
+var openWorkspace = new Option<string?>("--open-workspace") { Description = "Workspace of key-less requests in open mode (default dev; also Relay__Open__Workspace)." };
+var openAllowRemote = new Option<bool>("--open-allow-remote") { Description = "Let open mode listen on non-loopback addresses (anyone who reaches them can use the relay)." };
+Option[] serveOnly = [urls, open, openWorkspace, openAllowRemote];
 
 var serve = new Command("serve", "Run the relay (the default command).") { TreatUnmatchedTokensAsErrors = false };
-serve.Options.Add(urls);
-foreach (var option in common)
+foreach (var option in serveOnly.Concat(common))
 {
     serve.Options.Add(option);
 }
 
-serve.SetAction((parse, ct) => Cli.Guard(() => Cli.ServeAsync(Cli.HostArgs(parse, urls, data, storage, redis), ct)));
+serve.SetAction((parse, ct) => Cli.Guard(() => Cli.ServeAsync([.. Cli.HostArgs(parse, urls, data, storage, redis), .. Cli.OpenModeArgs(parse, open, openWorkspace, openAllowRemote)], ct)));
 
 var workspace = new Option<string>("--workspace", "-w") { Description = "Workspace the key belongs to.", Required = true };
 var plan = new Option<string>("--plan") { Description = "Plan of the workspace (default, free, pro or one from configuration).", DefaultValueFactory = _ => "default" };
@@ -60,12 +63,11 @@ foreach (var option in common)
 }
 
 var root = new RootCommand("ContextRelay relay: agents hand each other large payloads by URL.") { serve, keys };
-root.Options.Add(urls);
 root.TreatUnmatchedTokensAsErrors = false;
-foreach (var option in common)
+foreach (var option in serveOnly.Concat(common))
 {
     root.Options.Add(option);
 }
 
-root.SetAction((parse, ct) => Cli.Guard(() => Cli.ServeAsync(Cli.HostArgs(parse, urls, data, storage, redis), ct)));
+root.SetAction((parse, ct) => Cli.Guard(() => Cli.ServeAsync([.. Cli.HostArgs(parse, urls, data, storage, redis), .. Cli.OpenModeArgs(parse, open, openWorkspace, openAllowRemote)], ct)));
 return await root.Parse(args).InvokeAsync();

@@ -33,6 +33,7 @@ public static class RelayApp
             kestrel.Limits.MaxRequestHeadersTotalSize = 64 * 1024;
         });
         configure?.Invoke(builder);
+        OpenMode.EnsureAllowed(builder.Configuration, builder.Configuration.GetSection(RelayOptions.Section).Get<RelayOptions>()?.Open ?? new());
         AddRelay(builder.Services, builder.Configuration);
 
         var app = builder.Build();
@@ -46,6 +47,16 @@ public static class RelayApp
             },
         });
         app.UseStatusCodePages();
+
+        // Every route also answers under the configured path base (a reverse proxy's prefix) and under /v1,
+        // the prefix of the hosted relay's base URL; URLs handed out keep the prefix the caller used.
+        if (RelayRoutes.PathBase(app.Services.GetRequiredService<IOptions<RelayOptions>>().Value) is { HasValue: true } pathBase)
+        {
+            app.UsePathBase(pathBase);
+        }
+
+        app.UsePathBase(RelayRoutes.VersionPrefix);
+        app.UseRouting();
         app.UseResponseCompression();
         app.UseWebSockets();
         app.UseAuthentication();
@@ -60,6 +71,10 @@ public static class RelayApp
         {
             var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
             Log.Listening(app.Logger, string.Join(", ", addresses), app.Services.GetRequiredService<StorageDescription>().Engine);
+            if (app.Services.GetRequiredService<IOptions<RelayOptions>>().Value.Open is { Enabled: true } open)
+            {
+                Log.OpenMode(app.Logger, open.Workspace, open.Plan, string.Join(", ", addresses));
+            }
         });
         return app;
     }
@@ -82,6 +97,12 @@ public static class RelayApp
         services.AddProblemDetails(problems => problems.CustomizeProblemDetails = context =>
         {
             // Only exceptions meant for callers show their message; anything else stays a bare 500.
+            if (context.ProblemDetails.Status == StatusCodes.Status404NotFound && context.HttpContext.GetEndpoint() is null)
+            {
+                context.ProblemDetails.Type = "https://contextrelay.dev/problems/no-such-route";
+                context.ProblemDetails.Detail = RelayRoutes.NoSuchRoute(context.HttpContext.Request);
+            }
+
             if (context.Exception is StorageUnavailableException unavailable)
             {
                 context.ProblemDetails.Type = "https://contextrelay.dev/problems/storage-unavailable";

@@ -36,6 +36,12 @@ public sealed class RelayOptions
     /// <summary>Origin used in returned URLs instead of the one the client called (behind a proxy).</summary>
     public Uri? PublicBaseUrl { get; set; }
 
+    /// <summary>
+    /// A path prefix every route also answers under (e.g. <c>/relay</c> behind a proxy that forwards
+    /// <c>/relay/…</c> unchanged). Routes always answer at the root and under <c>/v1</c> too.
+    /// </summary>
+    public string? PathBase { get; set; }
+
     /// <summary>How long a verified key is trusted before it is looked up again (revocation delay).</summary>
     public TimeSpan KeyCacheDuration { get; set; } = TimeSpan.FromSeconds(10);
 
@@ -45,6 +51,17 @@ public sealed class RelayOptions
     /// <summary>Events buffered per subscriber; a subscriber further behind is disconnected (it resumes with since=).</summary>
     [Range(1, 1_000_000)]
     public int SubscriberBuffer { get; set; } = 1024;
+
+    /// <summary>
+    /// User-Agent prefixes of clients that unwrap the hosted relay's <c>{"data", "metadata"}</c> pull answer
+    /// (the hosted product's Python SDK sends <c>python-requests/…</c>). Envelope-shaped payloads pushed as a
+    /// raw body are served to them in the envelope, so they get back exactly what was pushed. Configured
+    /// entries are added to the default.
+    /// </summary>
+    public List<string> EnvelopeUserAgents { get; set; } = ["python-requests/"];
+
+    /// <summary>Open mode, for clients that never send a key (off unless enabled).</summary>
+    public OpenModeOptions Open { get; set; } = new();
 
     /// <summary>Plans by name. Keys name a plan; unknown plans fall back to <c>default</c>.</summary>
     public Dictionary<string, PlanOptions> Plans { get; set; } = new(StringComparer.OrdinalIgnoreCase)
@@ -56,6 +73,25 @@ public sealed class RelayOptions
 
     public PlanOptions GetPlan(string name)
         => Plans.TryGetValue(name, out var plan) ? plan : Plans.TryGetValue("default", out var fallback) ? fallback : new PlanOptions();
+}
+
+/// <summary>
+/// Open mode (<c>serve --open</c>): requests without an <c>Authorization</c> header act in one workspace, as
+/// the hosted relay does when it runs without a key store — for the hosted product's clients that never
+/// send a key. A key that is sent is still checked.
+/// </summary>
+public sealed class OpenModeOptions
+{
+    public bool Enabled { get; set; }
+
+    /// <summary>The workspace key-less requests act in (default <c>dev</c>, the workspace of the first start's key).</summary>
+    [Required]
+    public string Workspace { get; set; } = "dev";
+
+    public string Plan { get; set; } = "default";
+
+    /// <summary>Without it, open mode refuses to listen on anything but loopback addresses.</summary>
+    public bool AllowRemote { get; set; }
 }
 
 /// <summary>Limits of a workspace plan.</summary>

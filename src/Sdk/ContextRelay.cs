@@ -179,7 +179,7 @@ public sealed class ContextRelay : IDisposable
             return plain.Length;
         }
 
-        using var request = new HttpRequestMessage(HttpMethod.Get, "pull/" + address.Id);
+        using var request = PullRequest(address);
         using var response = await SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
         EnsureKeyFor(response, address);
         await using var source = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
@@ -359,9 +359,20 @@ public sealed class ContextRelay : IDisposable
         }
     }
 
+    /// <summary>
+    /// A pull of the bytes exactly as pushed: <c>X-Relay-Format: raw</c> opts out of the hosted relay's
+    /// envelope, which the relay may otherwise serve for payloads shaped like it (docs/protocol.md).
+    /// </summary>
+    private static HttpRequestMessage PullRequest(RelayAddress address)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, "pull/" + address.Id);
+        request.Headers.Add("X-Relay-Format", "raw");
+        return request;
+    }
+
     private async Task<byte[]> PullBytesAsync(RelayAddress address, IProgress<long>? progress, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, "pull/" + address.Id);
+        using var request = PullRequest(address);
         using var response = await SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
         EnsureKeyFor(response, address);
         await using var source = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);

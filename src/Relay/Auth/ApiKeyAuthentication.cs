@@ -44,6 +44,11 @@ internal sealed class ApiKeyAuthentication(
         var header = Request.Headers.Authorization.ToString();
         if (string.IsNullOrEmpty(header))
         {
+            if (relayOptions.Value.Open.Enabled)
+            {
+                return OpenMode.Authenticate(relayOptions.Value.Open, SchemeName);
+            }
+
             return Fail("No API key: send 'Authorization: Bearer cr_live_…' (set CONTEXTRELAY_API_KEY).");
         }
 

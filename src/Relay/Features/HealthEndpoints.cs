@@ -1,4 +1,5 @@
 using CtxRelay.Relay.Storage;
+using Microsoft.Extensions.Options;
 
 namespace CtxRelay.Relay.Features;
 
@@ -8,19 +9,20 @@ internal static class HealthEndpoints
     public static void MapHealth(this IEndpointRouteBuilder app)
     {
         var version = typeof(HealthEndpoints).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
-        app.MapGet("/", () => TypedResults.Ok(new
+        app.MapGet("/", (IOptions<RelayOptions> options) => TypedResults.Ok(new
         {
             name = "ContextRelay",
             version,
-            endpoints = new[] { "POST /push", "GET /pull/{id}", "GET /peek/{id}", "DELETE /pull/{id}", "POST /publish/{channel}", "GET /ws/{channel}", "GET /channels/{channel}/history" },
+            open_mode = options.Value.Open.Enabled,
+            endpoints = RelayRoutes.All,
             docs = "https://github.com/contextrelay/contextrelay/blob/main/docs/protocol.md",
         })).AllowAnonymous();
 
-        app.MapGet("/healthz", async (IRelayStore store, StorageDescription storage, CancellationToken cancellationToken) =>
+        app.MapGet("/healthz", async (IRelayStore store, StorageDescription storage, IOptions<RelayOptions> options, CancellationToken cancellationToken) =>
         {
             // Touch the store so a relay whose storage is gone reports unhealthy.
             await store.ReadEventsAsync("_health", "_health", 0, 1, cancellationToken).ConfigureAwait(false);
-            return TypedResults.Ok(new { status = "ok", storage = storage.Engine });
+            return TypedResults.Ok(new { status = "ok", storage = storage.Engine, open_mode = options.Value.Open.Enabled });
         }).AllowAnonymous();
     }
 }

@@ -85,6 +85,7 @@ internal static class PayloadEndpoints
             Size = content.Length,
             ETag = content.Hash,
             Encrypted = request.Encrypted,
+            Shape = request.Shape,
             CreatedAt = now,
             ExpiresAt = now + request.Ttl,
         };
@@ -107,7 +108,7 @@ internal static class PayloadEndpoints
         return TypedResults.Ok(new PushAnswer(url, id, request.Channel, record.ExpiresAt, record.Size));
     }
 
-    private static async Task<IResult> PullAsync(string id, HttpContext http, IRelayStore store, TimeProvider clock, CancellationToken cancellationToken)
+    private static async Task<IResult> PullAsync(string id, HttpContext http, IRelayStore store, IOptions<RelayOptions> options, TimeProvider clock, CancellationToken cancellationToken)
     {
         var caller = Caller.From(http.User);
         if (HttpMethods.IsHead(http.Request.Method))
@@ -118,13 +119,29 @@ internal static class PayloadEndpoints
                 return Problems.NotFound();
             }
 
+            if (!HostedEnvelope.TryChoose(http.Request, record, options.Value, out var envelope, out var error))
+            {
+                return Problems.BadRequest(error!);
+            }
+
             WriteInfoHeaders(http.Response, record);
-            WriteContentHeaders(http.Response, record);
+            WriteContentHeaders(http.Response, record, envelope);
             return Results.Empty;
         }
 
         var content = await store.OpenPayloadAsync(caller.Workspace, id, clock.GetUtcNow(), cancellationToken).ConfigureAwait(false);
-        return content is null ? Problems.NotFound() : new PayloadResult(content);
+        if (content is null)
+        {
+            return Problems.NotFound();
+        }
+
+        if (!HostedEnvelope.TryChoose(http.Request, content.Record, options.Value, out var asEnvelope, out var invalid))
+        {
+            await content.DisposeAsync().ConfigureAwait(false);
+            return Problems.BadRequest(invalid!);
+        }
+
+        return new PayloadResult(content, asEnvelope);
     }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(string id, HttpContext http, IRelayStore store, CancellationToken cancellationToken)
@@ -165,13 +182,31 @@ internal static class PayloadEndpoints
         }
     }
 
-    private static void WriteContentHeaders(HttpResponse response, PayloadRecord record)
+    /// <summary>
+    /// The bytes as pushed (with their length), or the hosted envelope (streamed, so no length). Text types
+    /// without a charset are labelled UTF-8: payloads are text, and clients such as Python's requests
+    /// would otherwise decode them as ISO-8859-1.
+    /// </summary>
+    private static void WriteContentHeaders(HttpResponse response, PayloadRecord record, bool envelope)
     {
-        response.ContentType = record.ContentType;
-        response.ContentLength = record.Size;
-        response.Headers.ETag = $"\"{record.ETag}\"";
+        response.ContentType = envelope ? "text/plain; charset=utf-8" : WithCharset(record.ContentType);
+        response.ContentLength = envelope ? null : record.Size;
+        response.Headers.ETag = envelope ? HostedEnvelope.ETag(record) : $"\"{record.ETag}\"";
+        response.Headers[HostedEnvelope.FormatHeader] = envelope ? HostedEnvelope.Envelope : HostedEnvelope.Raw;
+        if (record.Shape == EnvelopeShape.PushedRaw)
+        {
+            response.Headers.Vary = "User-Agent, " + HostedEnvelope.FormatHeader;
+        }
+
         response.Headers.CacheControl = "private, no-cache";
     }
+
+    private static string WithCharset(string contentType)
+        => MediaTypeHeaderValue.TryParse(contentType, out var type)
+           && type.Charset.Length == 0
+           && (type.Type.Equals("text", StringComparison.OrdinalIgnoreCase) || type.SubTypeWithoutSuffix.Equals("json", StringComparison.OrdinalIgnoreCase) || type.Suffix.Equals("json", StringComparison.OrdinalIgnoreCase))
+            ? contentType + "; charset=utf-8"
+            : contentType;
 
     private static bool IsJson(HttpRequest request)
         => MediaTypeHeaderValue.TryParse(request.ContentType, out var type)
@@ -193,7 +228,8 @@ internal static class PayloadEndpoints
         SetBodyLimit(http, limit + 1);
         var contentType = string.IsNullOrWhiteSpace(request.ContentType) ? "text/plain; charset=utf-8" : request.ContentType;
         var spool = await PayloadSpool.ReadAsync(request.Body, limit, TempDirectory(relay), cancellationToken).ConfigureAwait(false);
-        return new PushRequest(spool, channel, metadata, ttl, encrypted, contentType);
+        var shape = await HostedEnvelope.ClassifyAsync(spool, EnvelopeShape.PushedRaw, cancellationToken).ConfigureAwait(false);
+        return new PushRequest(spool, channel, metadata, ttl, encrypted, contentType, shape);
     }
 
     /// <summary>
@@ -239,8 +275,10 @@ internal static class PayloadEndpoints
                 : relay.DefaultTtl;
             var encrypted = root.TryGetProperty("encrypted", out var e) && e.ValueKind == JsonValueKind.True;
 
-            var spool = PayloadSpool.FromBytes(Utf8Value(data, limit), TempDirectory(relay));
-            return new PushRequest(spool, channel, metadata, ttl, encrypted, "text/plain; charset=utf-8");
+            var text = Utf8Value(data, limit);
+            var shape = HostedEnvelope.IsEnvelopeShaped(text) ? EnvelopeShape.PushedAsJson : EnvelopeShape.None;
+            var spool = PayloadSpool.FromBytes(text, TempDirectory(relay));
+            return new PushRequest(spool, channel, metadata, ttl, encrypted, "text/plain; charset=utf-8", shape);
         }
         finally
         {
@@ -396,10 +434,10 @@ internal static class PayloadEndpoints
 
     private static string TempDirectory(RelayOptions relay) => Path.Combine(relay.DataDirectory, "tmp");
 
-    private sealed record PushRequest(PayloadSpool Content, string? Channel, string MetadataJson, TimeSpan Ttl, bool Encrypted, string ContentType);
+    private sealed record PushRequest(PayloadSpool Content, string? Channel, string MetadataJson, TimeSpan Ttl, bool Encrypted, string ContentType, EnvelopeShape Shape);
 
     /// <summary>Streams a stored payload with Content-Length and ETag; 304 when the client has it.</summary>
-    private sealed class PayloadResult(PayloadContent content) : IResult
+    private sealed class PayloadResult(PayloadContent content, bool envelope) : IResult
     {
         public async Task ExecuteAsync(HttpContext http)
         {
@@ -407,7 +445,7 @@ internal static class PayloadEndpoints
             {
                 var record = content.Record;
                 WriteInfoHeaders(http.Response, record);
-                var etag = $"\"{record.ETag}\"";
+                var etag = envelope ? HostedEnvelope.ETag(record) : $"\"{record.ETag}\"";
                 if (http.Request.Headers.IfNoneMatch.Any(v => v is not null && (v.Contains(etag, StringComparison.Ordinal) || v == "*")))
                 {
                     http.Response.Headers.ETag = etag;
@@ -415,8 +453,15 @@ internal static class PayloadEndpoints
                     return;
                 }
 
-                WriteContentHeaders(http.Response, record);
-                await content.Content.CopyToAsync(http.Response.Body, 64 * 1024, http.RequestAborted).ConfigureAwait(false);
+                WriteContentHeaders(http.Response, record, envelope);
+                if (envelope)
+                {
+                    await HostedEnvelope.WriteAsync(content.Content, record.MetadataJson, http.Response.Body, http.RequestAborted).ConfigureAwait(false);
+                }
+                else
+                {
+                    await content.Content.CopyToAsync(http.Response.Body, 64 * 1024, http.RequestAborted).ConfigureAwait(false);
+                }
             }
         }
     }

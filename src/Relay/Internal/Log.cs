@@ -35,4 +35,7 @@ internal static partial class Log
 
     [LoggerMessage(11, LogLevel.Warning, "Could not read events {From}–{To} of {Workspace}/{Channel} from Redis; live subscribers miss them (they can resume with since=)")]
     public static partial void GapUnfilled(ILogger logger, string workspace, string channel, long from, long to, Exception exception);
+
+    [LoggerMessage(12, LogLevel.Warning, "Open mode is on: requests without an API key act in workspace '{Workspace}' (plan {Plan}). Anyone who can reach {Addresses} can push, pull and subscribe there")]
+    public static partial void OpenMode(ILogger logger, string workspace, string plan, string addresses);
 }

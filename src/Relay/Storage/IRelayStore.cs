@@ -93,8 +93,27 @@ internal sealed record PayloadRecord
     /// <summary>Strong validator: base64 SHA-256 of the bytes.</summary>
     public required string ETag { get; init; }
     public bool Encrypted { get; init; }
+
+    /// <summary>Whether the text is itself shaped like the hosted envelope, and how it was pushed (docs/protocol.md).</summary>
+    public EnvelopeShape Shape { get; init; }
     public required DateTimeOffset CreatedAt { get; init; }
     public required DateTimeOffset ExpiresAt { get; init; }
+}
+
+/// <summary>
+/// Whether a payload's text is itself an object <c>{"data": "…", "metadata"?: {…}}</c> — which the hosted
+/// product's clients unwrap on pull — and how it came in. Stored as a number: values are never reused.
+/// </summary>
+internal enum EnvelopeShape
+{
+    /// <summary>Any other text: every client reads it as it is.</summary>
+    None = 0,
+
+    /// <summary>Envelope-shaped, pushed as the raw request body.</summary>
+    PushedRaw = 1,
+
+    /// <summary>Envelope-shaped, pushed as the <c>data</c> of a JSON envelope (the hosted SDKs' push).</summary>
+    PushedAsJson = 2,
 }
 
 /// <summary>An open payload. Dispose it when the bytes have been copied out.</summary>

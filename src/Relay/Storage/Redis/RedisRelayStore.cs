@@ -308,6 +308,7 @@ internal sealed partial class RedisRelayStore : IRelayStore
             "size", payload.Size,
             "etag", payload.ETag,
             "enc", payload.Encrypted ? 1 : 0,
+            "shape", (int)payload.Shape,
             "created", payload.CreatedAt.ToUnixTimeMilliseconds(),
             "expires", payload.ExpiresAt.ToUnixTimeMilliseconds(),
             "chunks", chunks,
@@ -357,6 +358,7 @@ internal sealed partial class RedisRelayStore : IRelayStore
         string? channel = null, metadata = null, contentType = null, etag = null;
         long size = 0, created = 0, expires = 0;
         var encrypted = false;
+        var shape = EnvelopeShape.None;
         var chunks = 0;
         foreach (var field in fields)
         {
@@ -368,6 +370,7 @@ internal sealed partial class RedisRelayStore : IRelayStore
                 case "etag": etag = field.Value; break;
                 case "size": size = (long)field.Value; break;
                 case "enc": encrypted = (long)field.Value != 0; break;
+                case "shape": shape = (EnvelopeShape)(int)field.Value; break;
                 case "created": created = (long)field.Value; break;
                 case "expires": expires = (long)field.Value; break;
                 case "chunks": chunks = (int)field.Value; break;
@@ -384,6 +387,7 @@ internal sealed partial class RedisRelayStore : IRelayStore
             Size = size,
             ETag = etag ?? string.Empty,
             Encrypted = encrypted,
+            Shape = shape,
             CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(created),
             ExpiresAt = DateTimeOffset.FromUnixTimeMilliseconds(expires),
         };

@@ -43,7 +43,7 @@ internal sealed class SqliteRelayStore : IRelayStore
             CREATE TABLE IF NOT EXISTS payloads (
                 id TEXT PRIMARY KEY, workspace TEXT NOT NULL, channel TEXT NULL, metadata TEXT NOT NULL,
                 content_type TEXT NOT NULL, size INTEGER NOT NULL, etag TEXT NOT NULL, encrypted INTEGER NOT NULL,
-                created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL);
+                created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, shape INTEGER NOT NULL DEFAULT 0);
             CREATE INDEX IF NOT EXISTS payloads_expiry ON payloads (expires_at);
             CREATE INDEX IF NOT EXISTS payloads_workspace ON payloads (workspace);
             CREATE TABLE IF NOT EXISTS chunks (
@@ -63,6 +63,14 @@ internal sealed class SqliteRelayStore : IRelayStore
                 member TEXT NOT NULL, deadline INTEGER NOT NULL, deliveries INTEGER NOT NULL,
                 PRIMARY KEY (workspace, channel, grp, seq));
             """, cancellationToken).ConfigureAwait(false);
+
+        // Data folders made before a column existed get it added (with its default) in place.
+        await using var columns = connection.CreateCommand();
+        columns.CommandText = "SELECT COUNT(*) FROM pragma_table_info('payloads') WHERE name = 'shape'";
+        if (Convert.ToInt64(await columns.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture) == 0)
+        {
+            await ExecuteAsync(connection, "ALTER TABLE payloads ADD COLUMN shape INTEGER NOT NULL DEFAULT 0", cancellationToken).ConfigureAwait(false);
+        }
     }
 
     public async Task SavePayloadAsync(PayloadRecord payload, Stream content, CancellationToken cancellationToken)
@@ -75,8 +83,8 @@ internal sealed class SqliteRelayStore : IRelayStore
             await using (var insert = connection.CreateCommand())
             {
                 insert.CommandText = """
-                    INSERT INTO payloads (id, workspace, channel, metadata, content_type, size, etag, encrypted, created_at, expires_at)
-                    VALUES ($id, $ws, $channel, $metadata, $type, $size, $etag, $encrypted, $created, $expires)
+                    INSERT INTO payloads (id, workspace, channel, metadata, content_type, size, etag, encrypted, shape, created_at, expires_at)
+                    VALUES ($id, $ws, $channel, $metadata, $type, $size, $etag, $encrypted, $shape, $created, $expires)
                     """;
                 insert.Parameters.AddWithValue("$id", payload.Id);
                 insert.Parameters.AddWithValue("$ws", payload.Workspace);
@@ -86,6 +94,7 @@ internal sealed class SqliteRelayStore : IRelayStore
                 insert.Parameters.AddWithValue("$size", payload.Size);
                 insert.Parameters.AddWithValue("$etag", payload.ETag);
                 insert.Parameters.AddWithValue("$encrypted", payload.Encrypted);
+                insert.Parameters.AddWithValue("$shape", (int)payload.Shape);
                 insert.Parameters.AddWithValue("$created", payload.CreatedAt.ToUnixTimeMilliseconds());
                 insert.Parameters.AddWithValue("$expires", payload.ExpiresAt.ToUnixTimeMilliseconds());
                 await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
@@ -492,7 +501,7 @@ internal sealed class SqliteRelayStore : IRelayStore
     {
         await using var command = connection.CreateCommand();
         command.CommandText = """
-            SELECT channel, metadata, content_type, size, etag, encrypted, created_at, expires_at
+            SELECT channel, metadata, content_type, size, etag, encrypted, created_at, expires_at, shape
             FROM payloads WHERE id = $id AND workspace = $ws AND expires_at > $now
             """;
         command.Parameters.AddWithValue("$id", id);
@@ -516,6 +525,7 @@ internal sealed class SqliteRelayStore : IRelayStore
             Encrypted = reader.GetBoolean(5),
             CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6)),
             ExpiresAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(7)),
+            Shape = (EnvelopeShape)reader.GetInt32(8),
         };
     }
 

@@ -75,6 +75,10 @@ public abstract class StoreContractTests : IAsyncLifetime
     {
         var saved = await SaveAsync("ciphertext"u8.ToArray(), channel: "jobs.reports", encrypted: true, metadataJson: """{"task_id":"42","note":"héllo"}""", contentType: "text/markdown; charset=utf-8");
         var plain = await SaveAsync("plain"u8.ToArray());
+        var shaped = await SaveAsync("""{"data":"x"}"""u8.ToArray(), shape: EnvelopeShape.PushedAsJson);
+        var shapedRaw = await SaveAsync("""{"data":"y"}"""u8.ToArray(), shape: EnvelopeShape.PushedRaw);
+        Assert.Equal(shaped, await Store.GetPayloadAsync(Workspace, shaped.Id, Now, default));
+        Assert.Equal(shapedRaw, await Store.GetPayloadAsync(Workspace, shapedRaw.Id, Now, default));
 
         Assert.Equal(saved, await Store.GetPayloadAsync(Workspace, saved.Id, Now, default));
         var plainRecord = await Store.GetPayloadAsync(Workspace, plain.Id, Now, default);
@@ -338,7 +342,8 @@ public abstract class StoreContractTests : IAsyncLifetime
         string? channel = null,
         bool encrypted = false,
         string metadataJson = "{}",
-        string contentType = "application/octet-stream")
+        string contentType = "application/octet-stream",
+        EnvelopeShape shape = EnvelopeShape.None)
     {
         var now = Now;
         var record = new PayloadRecord
@@ -351,6 +356,7 @@ public abstract class StoreContractTests : IAsyncLifetime
             Size = data.Length,
             ETag = Convert.ToBase64String(SHA256.HashData(data)),
             Encrypted = encrypted,
+            Shape = shape,
             CreatedAt = now,
             ExpiresAt = now + (ttl ?? TimeSpan.FromHours(1)),
         };

@@ -11,6 +11,8 @@ handshake headers and the text frames it reads matter to the relay.
 Usage (data on stdin, results on stdout, errors on stderr with exit 1):
   hosted_sdk.py push BASE [--channel C] [--metadata JSON] [--encrypted] [--api-key K]   -> URL
   hosted_sdk.py pull BASE URL [--api-key K]                                             -> payload (UTF-8)
+  hosted_sdk.py push-many BASE [--api-key K]      stdin: JSON list of texts              -> JSON list of URLs
+  hosted_sdk.py pull-many BASE [--api-key K]      stdin: JSON list of URLs               -> JSON list of texts
   hosted_sdk.py peek BASE URL [--api-key K]                                             -> metadata JSON
   hosted_sdk.py subscribe BASE CHANNEL --count N [--api-key K]                          -> N URLs, one a line
   hosted_sdk.py push-and-wait BASE [--task-channel T] [--done-channel D] [--timeout S]  -> result text
@@ -322,6 +324,12 @@ def main():
         if a.command == "push":
             meta = json.loads(a.metadata) if a.metadata else None
             out.write(hub.push(sys.stdin.buffer.read().decode("utf-8"), a.channel, a.encrypted, meta).encode())
+        elif a.command == "push-many":
+            texts = json.loads(sys.stdin.buffer.read().decode("utf-8"))
+            out.write(json.dumps([hub.push(t, a.channel, a.encrypted) for t in texts]).encode("utf-8"))
+        elif a.command == "pull-many":
+            urls = json.loads(sys.stdin.buffer.read().decode("utf-8"))
+            out.write(json.dumps([hub.pull(u) for u in urls]).encode("utf-8"))
         elif a.command == "pull":
             out.write(hub.pull(a.rest[0]).encode("utf-8"))
         elif a.command == "peek":

@@ -107,6 +107,11 @@ public sealed class ProcessTests : IDisposable
         var missing = await RelayProcess.RunCliAsync("keys", "create", "--data", _folder.Path);
         Assert.NotEqual(0, missing.ExitCode);
         Assert.Contains("--workspace", missing.StdErr + missing.StdOut, StringComparison.Ordinal);
+
+        var openToAll = await RelayProcess.RunCliAsync("serve", "--open", "--urls", $"http://0.0.0.0:{RelayProcess.FreePort()}", "--data", _folder.Path);
+        Assert.Equal(1, openToAll.ExitCode);
+        Assert.Contains("--open-allow-remote", openToAll.StdErr, StringComparison.Ordinal);
+        Assert.Single(openToAll.StdErr.Trim().Split('\n'));
     }
 
     public void Dispose() => _folder.Dispose();

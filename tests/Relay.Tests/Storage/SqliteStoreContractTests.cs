@@ -1,6 +1,7 @@
 using CtxRelay.Relay.Storage;
 using CtxRelay.Relay.Storage.Sqlite;
 using CtxRelay.Testing;
+using Microsoft.Data.Sqlite;
 
 namespace CtxRelay.Relay.Tests;
 
@@ -16,4 +17,49 @@ public sealed class SqliteStoreContractTests : StoreContractTests
     }
 
     private protected override Task<IRelayStore> CreateStoreAsync() => Task.FromResult<IRelayStore>(new SqliteRelayStore(_directory.Path));
+
+    private SqliteRelayStore Sqlite => (SqliteRelayStore)Store;
+
+    [Fact]
+    public async Task Writes_queued_while_a_commit_is_pending_share_one_commit_and_a_failing_one_fails_alone()
+    {
+        var duplicate = await SaveAsync("first"u8.ToArray());
+        var before = Sqlite.Commits;
+
+        // Hold SQLite's write lock from another connection so the writer loop waits on BEGIN while writes queue.
+        var blocker = new SqliteConnection($"Data Source={Sqlite.DatabasePath}");
+        await blocker.OpenAsync();
+        await using (var command = blocker.CreateCommand())
+        {
+            command.CommandText = "BEGIN IMMEDIATE";
+            await command.ExecuteNonQueryAsync();
+        }
+
+        var writes = Enumerable.Range(0, 100).Select(i => SaveAsync(BitConverter.GetBytes(i))).ToList();
+        var events = Enumerable.Range(0, 50).Select(_ => Store.AppendEventAsync(Workspace, "batched", new NewChannelEvent(ChannelEventType.Message, "{}", Data: "m"), default)).ToList();
+        var failing = Store.SavePayloadAsync(duplicate with { ETag = "other" }, new MemoryStream("again"u8.ToArray()), default); // same id: a constraint violation
+        await Task.Delay(200);
+        Assert.All(writes, w => Assert.False(w.IsCompleted, "nothing is acknowledged before its commit"));
+
+        await using (var command = blocker.CreateCommand())
+        {
+            command.CommandText = "ROLLBACK"; // releases the lock
+            await command.ExecuteNonQueryAsync();
+        }
+
+        await blocker.DisposeAsync();
+        var saved = await Task.WhenAll(writes);
+        var appended = await Task.WhenAll(events);
+        await Assert.ThrowsAsync<SqliteException>(() => failing);
+
+        Assert.InRange(Sqlite.Commits - before, 1, 3); // 151 writes queued behind one lock: a handful of commits, not 151
+        foreach (var record in saved)
+        {
+            Assert.Equal(record, await Store.GetPayloadAsync(Workspace, record.Id, Now, default));
+        }
+
+        Assert.Equal(Enumerable.Range(1, 50).Select(i => (long)i), appended.Select(e => e.Seq).Order());
+        await using var content = await Store.OpenPayloadAsync(Workspace, duplicate.Id, Now, default);
+        Assert.Equal(duplicate, content!.Record); // the failed write changed nothing
+    }
 }

@@ -1,11 +1,13 @@
+using System.Buffers;
 using System.Data;
+using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
 
 namespace CtxRelay.Relay.Storage.Sqlite;
 
 /// <summary>
 /// The embedded engine: one SQLite database (WAL, synchronous=FULL) in the data folder. Payload bytes
-/// live in 1 MiB chunks written in one short transaction after the upload has been spooled, so a slow
+/// live in 1 MiB chunks written by the group-committing writer loop after the upload has been spooled, so a slow
 /// uploader never holds the write lock and a reader never sees half a payload. Live fan-out is in
 /// process: one relay per data folder.
 /// </summary>
@@ -15,7 +17,10 @@ internal sealed class SqliteRelayStore : IRelayStore
 
     private readonly string _connectionString;
     private readonly LocalFanout _fanout = new();
-    private readonly SemaphoreSlim _writeGate = new(1, 1);
+    private const int MaxBatch = 256;
+    private long _commits;
+    private readonly Channel<WriteOperation> _writes = Channel.CreateUnbounded<WriteOperation>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Task _writer;
 
     public SqliteRelayStore(string dataDirectory)
     {
@@ -28,9 +33,13 @@ internal sealed class SqliteRelayStore : IRelayStore
             Pooling = true,
             DefaultTimeout = 30,
         }.ToString();
+        _writer = Task.Run(WriteLoopAsync);
     }
 
     public string DatabasePath { get; }
+
+    /// <summary>Transactions the writer loop has committed (each one fsync), for tests of group commit.</summary>
+    internal long Commits => Interlocked.Read(ref _commits);
 
     public async Task InitializeAsync(CancellationToken cancellationToken)
     {
@@ -75,49 +84,54 @@ internal sealed class SqliteRelayStore : IRelayStore
 
     public async Task SavePayloadAsync(PayloadRecord payload, Stream content, CancellationToken cancellationToken)
     {
-        var buffer = new byte[ChunkSize];
-        await WriteAsync(async connection =>
+        // Pooled, and no larger than the payload: a 1 KB push must not allocate (and zero) a 1 MiB buffer.
+        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Clamp(payload.Size, 1, ChunkSize));
+        var chunkSize = Math.Min(buffer.Length, ChunkSize);
+        try
         {
-            await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-
-            await using (var insert = connection.CreateCommand())
+            await WriteAsync(async connection =>
             {
-                insert.CommandText = """
+                await using (var insert = connection.CreateCommand())
+                {
+                    insert.CommandText = """
                     INSERT INTO payloads (id, workspace, channel, metadata, content_type, size, etag, encrypted, shape, created_at, expires_at)
                     VALUES ($id, $ws, $channel, $metadata, $type, $size, $etag, $encrypted, $shape, $created, $expires)
                     """;
-                insert.Parameters.AddWithValue("$id", payload.Id);
-                insert.Parameters.AddWithValue("$ws", payload.Workspace);
-                insert.Parameters.AddWithValue("$channel", (object?)payload.Channel ?? DBNull.Value);
-                insert.Parameters.AddWithValue("$metadata", payload.MetadataJson);
-                insert.Parameters.AddWithValue("$type", payload.ContentType);
-                insert.Parameters.AddWithValue("$size", payload.Size);
-                insert.Parameters.AddWithValue("$etag", payload.ETag);
-                insert.Parameters.AddWithValue("$encrypted", payload.Encrypted);
-                insert.Parameters.AddWithValue("$shape", (int)payload.Shape);
-                insert.Parameters.AddWithValue("$created", payload.CreatedAt.ToUnixTimeMilliseconds());
-                insert.Parameters.AddWithValue("$expires", payload.ExpiresAt.ToUnixTimeMilliseconds());
-                await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            }
-
-            await using (var chunk = connection.CreateCommand())
-            {
-                chunk.CommandText = "INSERT INTO chunks (payload_id, idx, data) VALUES ($id, $idx, $data)";
-                chunk.Parameters.AddWithValue("$id", payload.Id);
-                var index = chunk.Parameters.Add("$idx", SqliteType.Integer);
-                var data = chunk.Parameters.Add("$data", SqliteType.Blob);
-                var chunkIndex = 0;
-                int filled;
-                while ((filled = await content.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false)) > 0)
-                {
-                    index.Value = chunkIndex++;
-                    data.Value = filled == buffer.Length ? buffer : buffer[..filled];
-                    await chunk.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                    insert.Parameters.AddWithValue("$id", payload.Id);
+                    insert.Parameters.AddWithValue("$ws", payload.Workspace);
+                    insert.Parameters.AddWithValue("$channel", (object?)payload.Channel ?? DBNull.Value);
+                    insert.Parameters.AddWithValue("$metadata", payload.MetadataJson);
+                    insert.Parameters.AddWithValue("$type", payload.ContentType);
+                    insert.Parameters.AddWithValue("$size", payload.Size);
+                    insert.Parameters.AddWithValue("$etag", payload.ETag);
+                    insert.Parameters.AddWithValue("$encrypted", payload.Encrypted);
+                    insert.Parameters.AddWithValue("$shape", (int)payload.Shape);
+                    insert.Parameters.AddWithValue("$created", payload.CreatedAt.ToUnixTimeMilliseconds());
+                    insert.Parameters.AddWithValue("$expires", payload.ExpiresAt.ToUnixTimeMilliseconds());
+                    await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                 }
-            }
 
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        }, cancellationToken).ConfigureAwait(false);
+                await using (var chunk = connection.CreateCommand())
+                {
+                    chunk.CommandText = "INSERT INTO chunks (payload_id, idx, data) VALUES ($id, $idx, $data)";
+                    chunk.Parameters.AddWithValue("$id", payload.Id);
+                    var index = chunk.Parameters.Add("$idx", SqliteType.Integer);
+                    var data = chunk.Parameters.Add("$data", SqliteType.Blob);
+                    var chunkIndex = 0;
+                    int filled;
+                    while ((filled = await content.ReadAtLeastAsync(buffer.AsMemory(0, chunkSize), chunkSize, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false)) > 0)
+                    {
+                        index.Value = chunkIndex++;
+                        data.Value = filled == buffer.Length ? buffer : buffer[..filled]; // a rented array may be longer than the chunk
+                        await chunk.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                    }
+                }
+            }, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     public async Task<PayloadRecord?> GetPayloadAsync(string workspace, string id, DateTimeOffset now, CancellationToken cancellationToken)
@@ -159,7 +173,6 @@ internal sealed class SqliteRelayStore : IRelayStore
     {
         return await WriteAsync(async connection =>
         {
-            await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             await using var command = connection.CreateCommand();
             command.CommandText = """
                 DELETE FROM chunks WHERE payload_id = (SELECT id FROM payloads WHERE id = $id AND workspace = $ws);
@@ -168,7 +181,6 @@ internal sealed class SqliteRelayStore : IRelayStore
             command.Parameters.AddWithValue("$id", id);
             command.Parameters.AddWithValue("$ws", workspace);
             var deleted = await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             return deleted > 0;
         }, cancellationToken).ConfigureAwait(false);
     }
@@ -187,7 +199,6 @@ internal sealed class SqliteRelayStore : IRelayStore
     {
         return await WriteAsync(async connection =>
         {
-            await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             await using var command = connection.CreateCommand();
             command.CommandText = """
                 DELETE FROM chunks WHERE payload_id IN (SELECT id FROM payloads WHERE expires_at <= $now);
@@ -205,7 +216,6 @@ internal sealed class SqliteRelayStore : IRelayStore
             events.Parameters.AddWithValue("$oldest", (now - retention.MaxAge).ToUnixTimeMilliseconds());
             events.Parameters.AddWithValue("$max", retention.MaxEvents);
             await events.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             return removed;
         }, cancellationToken).ConfigureAwait(false);
     }
@@ -213,7 +223,6 @@ internal sealed class SqliteRelayStore : IRelayStore
     public Task<ChannelEvent> AppendEventAsync(string workspace, string channel, NewChannelEvent channelEvent, CancellationToken cancellationToken)
         => WriteAsync(async connection =>
         {
-            await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             await using var command = connection.CreateCommand();
             command.CommandText = """
                 INSERT INTO channels (workspace, channel, last_seq) VALUES ($ws, $ch, 1)
@@ -232,13 +241,10 @@ internal sealed class SqliteRelayStore : IRelayStore
             command.Parameters.AddWithValue("$url", (object?)channelEvent.Url ?? DBNull.Value);
             command.Parameters.AddWithValue("$data", (object?)channelEvent.Data ?? DBNull.Value);
             var seq = Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-            var appended = new ChannelEvent(channel, seq, now, channelEvent.Type, channelEvent.MetadataJson, channelEvent.PayloadId, channelEvent.Url, channelEvent.Data);
-
-            // Still inside the write gate: live subscribers receive events in seq order.
-            await _fanout.PublishAsync(workspace, channel, appended).ConfigureAwait(false);
-            return appended;
-        }, cancellationToken);
+            return new ChannelEvent(channel, seq, now, channelEvent.Type, channelEvent.MetadataJson, channelEvent.PayloadId, channelEvent.Url, channelEvent.Data);
+        },
+        cancellationToken,
+        afterCommit: appended => _fanout.PublishAsync(workspace, channel, appended)); // in seq order, once on disk
 
     public async Task<IReadOnlyList<ChannelEvent>> ReadEventsAsync(string workspace, string channel, long afterSeq, int limit, CancellationToken cancellationToken)
     {
@@ -297,7 +303,6 @@ internal sealed class SqliteRelayStore : IRelayStore
     {
         return await WriteAsync(async connection =>
         {
-            await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             await using var claim = connection.CreateCommand();
 
             // A redelivery first (oldest expired claim), else the next event after the group's cursor.
@@ -358,7 +363,6 @@ internal sealed class SqliteRelayStore : IRelayStore
                 await take.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
 
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             var events = await ReadEventsAsync(connection, workspace, channel, seq - 1, 1, cancellationToken).ConfigureAwait(false);
             return events.Count == 1 && events[0].Seq == seq ? new GroupClaim(events[0], deliveries) : null;
         }, cancellationToken).ConfigureAwait(false);
@@ -446,25 +450,146 @@ internal sealed class SqliteRelayStore : IRelayStore
         }, cancellationToken).ConfigureAwait(false);
     }
 
-    public ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
-        _writeGate.Dispose();
+        _writes.Writer.TryComplete();
+        await _writer.ConfigureAwait(false);
         SqliteConnection.ClearAllPools();
-        return ValueTask.CompletedTask;
     }
 
-    /// <summary>Runs a write on its own connection, one write at a time in this process (SQLite has one writer).</summary>
-    private async Task<T> WriteAsync<T>(Func<SqliteConnection, Task<T>> write, CancellationToken cancellationToken)
+    /// <summary>
+    /// Queues a write for the writer loop and returns its result once the transaction that holds it has
+    /// committed (fsync'd). <paramref name="write"/> runs inside that transaction: it must not begin or
+    /// commit one. <paramref name="afterCommit"/> runs after the commit, in commit order (live fan-out).
+    /// </summary>
+    private Task<T> WriteAsync<T>(Func<SqliteConnection, Task<T>> write, CancellationToken cancellationToken, Func<T, ValueTask>? afterCommit = null)
     {
-        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        var operation = new WriteOperation<T>(write, afterCommit, cancellationToken);
+        return _writes.Writer.TryWrite(operation) ? operation.Result : Task.FromException<T>(new ObjectDisposedException(nameof(SqliteRelayStore)));
+    }
+
+    /// <summary>
+    /// Group commit: SQLite has one writer, so one loop does every write. It takes the writes queued while
+    /// the previous commit was in progress and runs them in one transaction — each in its own savepoint, so
+    /// a failing write is rolled back alone — then commits once: one fsync (synchronous=FULL) and one set of
+    /// WAL pages for the whole batch instead of one each. Nothing is acknowledged before its commit.
+    /// </summary>
+    private async Task WriteLoopAsync()
+    {
+        var batch = new List<WriteOperation>(MaxBatch);
+        SqliteConnection? connection = null;
+        while (await _writes.Reader.WaitToReadAsync().ConfigureAwait(false))
         {
-            await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-            return await write(connection).ConfigureAwait(false);
+            batch.Clear();
+            try
+            {
+                connection ??= await OpenAsync(CancellationToken.None).ConfigureAwait(false);
+                await ExecuteAsync(connection, "BEGIN IMMEDIATE", CancellationToken.None).ConfigureAwait(false);
+                while (batch.Count < MaxBatch && _writes.Reader.TryRead(out var operation))
+                {
+                    if (await operation.RunAsync(connection).ConfigureAwait(false))
+                    {
+                        batch.Add(operation);
+                    }
+                }
+
+                await ExecuteAsync(connection, "COMMIT", CancellationToken.None).ConfigureAwait(false);
+                Interlocked.Increment(ref _commits);
+            }
+            catch (Exception ex)
+            {
+                // The transaction (or the connection) failed: nothing of this batch is stored.
+                foreach (var operation in batch)
+                {
+                    operation.Fail(ex);
+                }
+
+                batch.Clear();
+                if (connection is not null)
+                {
+                    await connection.DisposeAsync().ConfigureAwait(false); // rolls back; the next batch opens afresh
+                    connection = null;
+                }
+            }
+
+            foreach (var operation in batch)
+            {
+                await operation.CompleteAsync().ConfigureAwait(false);
+            }
         }
-        finally
+
+        if (connection is not null)
         {
-            _writeGate.Release();
+            await connection.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private abstract class WriteOperation
+    {
+        /// <summary>Runs the write in a savepoint; false when it failed or was cancelled (and was rolled back).</summary>
+        public abstract Task<bool> RunAsync(SqliteConnection connection);
+
+        public abstract ValueTask CompleteAsync();
+
+        public abstract void Fail(Exception exception);
+    }
+
+    private sealed class WriteOperation<T>(Func<SqliteConnection, Task<T>> write, Func<T, ValueTask>? afterCommit, CancellationToken cancellationToken) : WriteOperation
+    {
+        private readonly TaskCompletionSource<T> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private T? _value;
+
+        public Task<T> Result => _result.Task;
+
+        public override async Task<bool> RunAsync(SqliteConnection connection)
+        {
+            if (cancellationToken.IsCancellationRequested)
+            {
+                _result.TrySetCanceled(cancellationToken);
+                return false;
+            }
+
+            await ExecuteAsync(connection, "SAVEPOINT write", CancellationToken.None).ConfigureAwait(false);
+            try
+            {
+                _value = await write(connection).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                await ExecuteAsync(connection, "ROLLBACK TO write; RELEASE write", CancellationToken.None).ConfigureAwait(false);
+                Fail(ex);
+                return false;
+            }
+
+            await ExecuteAsync(connection, "RELEASE write", CancellationToken.None).ConfigureAwait(false);
+            return true;
+        }
+
+        public override async ValueTask CompleteAsync()
+        {
+            try
+            {
+                if (afterCommit is not null)
+                {
+                    await afterCommit(_value!).ConfigureAwait(false);
+                }
+            }
+            finally
+            {
+                _result.TrySetResult(_value!);
+            }
+        }
+
+        public override void Fail(Exception exception)
+        {
+            if (exception is OperationCanceledException canceled && cancellationToken.IsCancellationRequested)
+            {
+                _result.TrySetCanceled(canceled.CancellationToken);
+            }
+            else
+            {
+                _result.TrySetException(exception);
+            }
         }
     }
 

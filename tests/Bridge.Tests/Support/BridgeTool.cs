@@ -65,6 +65,19 @@ public static class BridgeTool
         return (process.ExitCode, await output, await error);
     }
 
+    /// <summary>Starts the tool as a long-running process (a bridge); the caller kills and disposes it.</summary>
+    public static Process Start(IReadOnlyList<string> args)
+    {
+        var start = new ProcessStartInfo(Dotnet) { RedirectStandardOutput = false, RedirectStandardError = false, UseShellExecute = false };
+        start.ArgumentList.Add(Dll);
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        return Process.Start(start) ?? throw new InvalidOperationException("the bridge did not start");
+    }
+
     /// <summary>Runs the CLI in this process with captured output, as System.CommandLine tests do.</summary>
     public static async Task<(int ExitCode, string Output, string Error)> InvokeAsync(params string[] args)
     {

@@ -156,7 +156,7 @@ public sealed class ExecBridgeTests(RelayFixture relay, ITestOutputHelper output
         Assert.Equal((0, "LINE ONE\nLINE TWO\n"), (stdin.ExitCode, stdin.Output));
         Assert.Equal((0, "FROM A FILE\n"), (fromFile.ExitCode, fromFile.Output));
         Assert.Equal((BridgeCli.ExitTaskError, "cannot do that\n"), (error.ExitCode, error.Output));
-        AssertOneLineError(error.Error, "the command exited with code 2");
+        BridgeTool.AssertOneLineError(error.Error, "the command exited with code 2");
     }
 
     [Fact]
@@ -187,7 +187,7 @@ public sealed class ExecBridgeTests(RelayFixture relay, ITestOutputHelper output
 
         Assert.Equal(BridgeCli.ExitTaskTimeout, exitCode);
         Assert.Equal(string.Empty, stdout);
-        AssertOneLineError(error, "no answer within 2s");
+        BridgeTool.AssertOneLineError(error, "no answer within 2s");
     }
 
     [Fact]
@@ -196,7 +196,7 @@ public sealed class ExecBridgeTests(RelayFixture relay, ITestOutputHelper output
         var (exitCode, _, error) = await BridgeTool.RunAsync(["send", .. RelayArgs()]);
 
         Assert.Equal(BridgeCli.ExitError, exitCode);
-        AssertOneLineError(error, "The task is empty");
+        BridgeTool.AssertOneLineError(error, "The task is empty");
     }
 
     [Theory]
@@ -209,7 +209,7 @@ public sealed class ExecBridgeTests(RelayFixture relay, ITestOutputHelper output
         var (exitCode, _, error) = await BridgeTool.InvokeAsync(["start", .. agent, .. RelayArgs()]);
 
         Assert.Equal(BridgeCli.ExitError, exitCode);
-        AssertOneLineError(error, expected);
+        BridgeTool.AssertOneLineError(error, expected);
     }
 
     [Fact]
@@ -275,13 +275,5 @@ public sealed class ExecBridgeTests(RelayFixture relay, ITestOutputHelper output
         {
             return false;
         }
-    }
-
-    internal static void AssertOneLineError(string error, string expected)
-    {
-        var lines = error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        var line = Assert.Single(lines);
-        Assert.StartsWith("error: ", line, StringComparison.Ordinal);
-        Assert.Contains(expected, line, StringComparison.Ordinal);
     }
 }

@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Text;
-using System.Text.Json;
 using CtxRelay.Bridge.Internal;
 using CtxRelay.Testing;
 
@@ -27,7 +24,7 @@ public sealed class OutcomeTests
     [Fact]
     public async Task TheInstruction_IsThePythonPackagesByteForByte()
     {
-        var python = await RunPythonAsync("sys.stdout.write(hosted_sdk.OUTCOME_INSTRUCTION)");
+        var python = (await HostedPythonSdk.RunCodeAsync("sys.stdout.buffer.write(hosted_sdk.OUTCOME_INSTRUCTION.encode('utf-8'))")).Ok();
 
         Assert.Equal(python, AgentOutcome.Instruction);
     }
@@ -36,7 +33,8 @@ public sealed class OutcomeTests
     [MemberData(nameof(Answers))]
     public async Task TheBlock_IsWhatThePythonPackageExtracts(string answer)
     {
-        var python = await RunPythonAsync("sys.stdout.write(hosted_sdk.extract_outcome(sys.stdin.read()))", answer);
+        var python = (await HostedPythonSdk.RunCodeAsync(
+            "sys.stdout.buffer.write(hosted_sdk.extract_outcome(sys.stdin.buffer.read().decode('utf-8')).encode('utf-8'))", answer)).Ok();
 
         var outcome = AgentOutcome.Extract(answer);
 
@@ -76,29 +74,5 @@ public sealed class OutcomeTests
 
         Assert.Equal("Fixed the pager.\n\n" + AgentBlock, cleaned);
         Assert.Equal(AgentBlock, AgentOutcome.Extract(cleaned)?.Block);
-    }
-
-    private static async Task<string> RunPythonAsync(string code, string? input = null)
-    {
-        var start = new ProcessStartInfo("python3")
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            StandardOutputEncoding = Encoding.UTF8,
-            StandardInputEncoding = new UTF8Encoding(false),
-        };
-        start.Environment["PYTHONIOENCODING"] = "utf-8";
-        start.ArgumentList.Add("-c");
-        start.ArgumentList.Add($"import sys; sys.path.insert(0, {JsonSerializer.Serialize(Path.GetDirectoryName(HostedPythonSdk.ScriptPath))}); import hosted_sdk; {code}");
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        await process.StandardInput.WriteAsync(input ?? string.Empty);
-        process.StandardInput.Close();
-        await process.WaitForExitAsync();
-        Assert.True(process.ExitCode == 0, await error);
-        return await output;
     }
 }

@@ -87,6 +87,15 @@ public static class BridgeTool
         return (exitCode, output.ToString(), error.ToString());
     }
 
+    /// <summary>Asserts a CLI error: exactly one line, <c>error: …</c>, that contains <paramref name="expected"/>.</summary>
+    public static void AssertOneLineError(string error, string expected)
+    {
+        var lines = error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var line = Xunit.Assert.Single(lines);
+        Xunit.Assert.StartsWith("error: ", line, StringComparison.Ordinal);
+        Xunit.Assert.Contains(expected, line, StringComparison.Ordinal);
+    }
+
     /// <summary>The first 12 hex digits of the SHA-256 of the text, as the stand-in reports it.</summary>
     public static string Checksum(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..12];
 }

@@ -63,6 +63,24 @@ public sealed class ExecBridgeTests(RelayFixture relay, ITestOutputHelper output
     }
 
     [Fact]
+    public async Task StoppingTheBridgeMidTask_KillsTheCommand_AndTellsTheWaitingOrchestrator()
+    {
+        var pidFile = Path.Combine(_scratch.Path, "command.pid");
+        var bridge = await StartAsync($"echo $$ > '{pidFile}.tmp' && mv '{pidFile}.tmp' '{pidFile}'; exec sleep 600");
+        using var client = relay.CreateClient();
+        var waiting = new AgentBridge(client, bridge.TaskChannel, bridge.DoneChannel).PushAndWaitAsync("a long job", Patience);
+        await Wait.Until(() => Task.FromResult(File.Exists(pidFile)), "the command to start");
+
+        await bridge.DisposeAsync();
+        var error = await Assert.ThrowsAsync<AgentBridgeException>(() => waiting);
+
+        Assert.Equal(AgentTaskStatus.Error, error.Status);
+        Assert.Contains("the bridge was stopped before the agent finished", error.Message, StringComparison.Ordinal);
+        var command = int.Parse(File.ReadAllText(pidFile).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        await Wait.Until(() => Task.FromResult(!IsRunning(command)), $"the command {command} to be gone");
+    }
+
+    [Fact]
     public async Task Outcome_TheResultIsTheBlock_ItsFieldsAreInTheMetadata_AndTheWholeAnswerIsKept()
     {
         var script = Path.Combine(_scratch.Path, "agent.sh");

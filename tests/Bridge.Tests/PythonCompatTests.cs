@@ -25,7 +25,10 @@ public sealed class PythonCompatTests(RelayFixture relay, ITestOutputHelper outp
             await WaitForLineAsync(daemon, "[AgentBridge] subscribed");
             using var client = relay.CreateClient();
 
-            var result = await new AgentBridge(client, channels.Task, channels.Done).PushAndWaitForResultAsync("Rename the config keys\nand the docs", Patience);
+            var orchestrator = new AgentBridge(client, channels.Task, channels.Done);
+
+            var result = await orchestrator.PushAndWaitForResultAsync("Rename the config keys\nand the docs", Patience);
+            var second = await orchestrator.PushAndWaitAsync("Update the changelog", Patience);
 
             const string Block = "=== CC_OUTCOME_START ===\nCOMPLETED: - did Rename the config keys\nNOT_DONE: none\nNOTES: from the python bridge\n=== CC_OUTCOME_END ===";
             Assert.False(result.Correlated); // the Python daemon's result carries only {"summary": …}
@@ -34,6 +37,7 @@ public sealed class PythonCompatTests(RelayFixture relay, ITestOutputHelper outp
             Assert.Equal(Block[..120], result.Summary);
             Assert.Equal("- did Rename the config keys", result.Outcome?.Completed);
             Assert.Equal("from the python bridge", result.Outcome?.Notes);
+            Assert.Equal(Block.Replace("Rename the config keys", "Update the changelog", StringComparison.Ordinal), second);
         }
         finally
         {

@@ -189,17 +189,8 @@ public sealed class BridgeDaemon
         var clock = Stopwatch.StartNew();
         Update(s => s with { Activity = "pulling", TaskId = taskId, TaskStartedAt = DateTimeOffset.UtcNow });
 
-        // A task that waited in the queue past its orchestrator's deadline is answered, not run: nobody waits
-        // for it. Without a deadline, a task older than the maximum age (say, from yesterday's backlog) is not run either.
         var outcome = _options.Outcome || MetadataFlag(relayEvent.Metadata, "outcome");
-        var deadline = MetadataNumber(relayEvent.Metadata, "deadline_ms");
-        var age = DateTimeOffset.UtcNow - relayEvent.Timestamp;
-        var expired = deadline is { } due
-            ? DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() >= due ? "the task's deadline passed before a bridge took it" : null
-            : relayEvent.Timestamp != default && age > _options.MaxTaskAge
-                ? $"the task waited {Math.Round(age.TotalMinutes)} min, longer than the bridge's maximum task age ({_options.MaxTaskAge}); it was not run (start the bridge with a longer --max-task-age to run such tasks)"
-                : null;
-        if (expired is not null)
+        if (WhyNotRun(relayEvent) is { } expired)
         {
             await PushResultAsync(taskId, new TurnResult(TurnStatus.Error, string.Empty, clock.Elapsed, expired), outcome: false, cancellationToken).ConfigureAwait(false);
             Update(s => s with { Activity = "idle", TaskId = null, TaskStartedAt = null, LastTaskId = taskId, LastStatus = "expired" });
@@ -257,6 +248,33 @@ public sealed class BridgeDaemon
             LastDurationS = Math.Round(result.Duration.TotalSeconds, 1),
         });
     }
+
+    /// <summary>
+    /// Why a task is answered instead of run, or null to run it: it waited in the queue past its
+    /// orchestrator's deadline (nobody waits for it any more), or, without a deadline, it is older than
+    /// <see cref="BridgeOptions.MaxTaskAge"/> (say, yesterday's backlog on a channel a bridge joins for the first time).
+    /// </summary>
+    private string? WhyNotRun(RelayEvent relayEvent)
+    {
+        var now = DateTimeOffset.UtcNow;
+        if (MetadataNumber(relayEvent.Metadata, "deadline_ms") is { } deadline)
+        {
+            return now.ToUnixTimeMilliseconds() >= deadline ? "the task's deadline passed before a bridge took it" : null;
+        }
+
+        var age = now - relayEvent.Timestamp;
+        return relayEvent.Timestamp != default && age > _options.MaxTaskAge
+            ? $"the task waited {Describe(age)}, longer than the bridge's maximum task age ({Describe(_options.MaxTaskAge)}); it was not run (a longer --max-task-age runs such tasks)"
+            : null;
+    }
+
+    private static string Describe(TimeSpan duration) => duration switch
+    {
+        { TotalHours: >= 2 } => $"{duration.TotalHours:0.#} h",
+        { TotalMinutes: >= 2 } => $"{duration.TotalMinutes:0} min",
+        { TotalSeconds: >= 1 } => $"{duration.TotalSeconds:0} s",
+        _ => $"{duration.TotalMilliseconds:0} ms",
+    };
 
     private async Task PushResultAsync(string taskId, TurnResult result, bool outcome, CancellationToken cancellationToken)
     {

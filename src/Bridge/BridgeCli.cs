@@ -8,20 +8,24 @@ using Microsoft.Extensions.Logging;
 namespace CtxRelay.Bridge;
 
 /// <summary>
-/// The <c>contextrelay-bridge</c> command line: <c>start</c>, <c>status</c>, <c>stop</c>,
+/// The <c>contextrelay-bridge</c> command line: <c>start</c>, <c>send</c>, <c>status</c>, <c>stop</c>,
 /// <c>signal-done</c> and <c>install-hook</c>. Errors are one line on standard error naming the fix,
-/// with exit code 1; <c>status</c> exits 3 when no bridge runs.
+/// with exit code 1; <c>status</c> exits 3 when no bridge runs; <c>send --wait</c> exits 4 when the
+/// bridge reports an error and 5 on a timeout.
 /// </summary>
 public static class BridgeCli
 {
     public const int ExitError = 1;
     public const int ExitNotRunning = 3;
+    public const int ExitTaskError = 4;
+    public const int ExitTaskTimeout = 5;
 
     public static RootCommand CreateRootCommand()
     {
         var root = new RootCommand(
             "Hands ContextRelay tasks to a coding agent (Claude Code) running in a tmux pane and pushes back its answers.");
         root.Subcommands.Add(StartCommand());
+        root.Subcommands.Add(SendCommand());
         root.Subcommands.Add(StatusCommand());
         root.Subcommands.Add(StopCommand());
         root.Subcommands.Add(SignalDoneCommand());
@@ -62,15 +66,50 @@ public static class BridgeCli
             => parseResult.GetValue(StateDirectory) is { Length: > 0 } directory ? directory : PaneFiles.DefaultDirectory();
     }
 
+    /// <summary>The relay and the two channels: the options every command that talks to the relay shares.</summary>
+    private sealed class RelayArguments
+    {
+        public Option<string> TaskChannel { get; } = new("--task-channel")
+        {
+            Description = $"The channel tasks go to (default: {BridgeOptions.DefaultTaskChannel}, as the Python bridge).",
+            DefaultValueFactory = _ => BridgeOptions.DefaultTaskChannel,
+        };
+
+        public Option<string> DoneChannel { get; } = new("--done-channel")
+        {
+            Description = $"The channel results go to (default: {BridgeOptions.DefaultDoneChannel}, as the Python bridge).",
+            DefaultValueFactory = _ => BridgeOptions.DefaultDoneChannel,
+        };
+
+        public Option<string> RelayUrl { get; } = new("--relay-url") { Description = "The relay (default: $CONTEXTRELAY_URL or http://127.0.0.1:8787)." };
+
+        public Option<string> ApiKey { get; } = new("--api-key") { Description = "The API key (default: $CONTEXTRELAY_API_KEY)." };
+
+        public void AddTo(Command command)
+        {
+            command.Options.Add(TaskChannel);
+            command.Options.Add(DoneChannel);
+            command.Options.Add(RelayUrl);
+            command.Options.Add(ApiKey);
+        }
+
+        public ContextRelay CreateRelay(ParseResult parseResult) => new(RelayOptions(parseResult.GetValue(RelayUrl), parseResult.GetValue(ApiKey)));
+    }
+
     private static Command StartCommand()
     {
         var pane = new PaneOptions();
-        pane.Session.Required = true;
-        var taskChannel = new Option<string>("--task-channel") { Description = "The channel tasks arrive on.", Required = true };
-        var doneChannel = new Option<string>("--done-channel") { Description = "The channel results are pushed to.", Required = true };
-        var relayUrl = new Option<string>("--relay-url") { Description = "The relay (default: $CONTEXTRELAY_URL or http://127.0.0.1:8787)." };
-        var apiKey = new Option<string>("--api-key") { Description = "The API key (default: $CONTEXTRELAY_API_KEY)." };
-        var taskTimeout = DurationOption("--task-timeout", "How long one task may take before it ends with status timeout (e.g. 30m, 90s).", TimeSpan.FromMinutes(30));
+        var exec = new Option<string>("--exec")
+        {
+            Description = "Instead of a tmux pane: run this command per task (through /bin/sh -c) with the task on standard input; its output is the answer, its exit code the status (0 done, else error).",
+        };
+        var relayArguments = new RelayArguments();
+        var taskTimeout = DurationOption("--task-timeout", "How long one task may take before it ends with status timeout (e.g. 30m, 90s; a bare number is seconds). --exec commands are then killed with their child processes.", TimeSpan.FromMinutes(30), "--timeout");
+        var maxTaskAge = DurationOption("--max-task-age", "Tasks older than this (by the relay's clock) are answered with status error instead of run — so a bridge starting on an old channel does not replay its backlog blindly. Tasks with an orchestrator deadline follow the deadline instead.", TimeSpan.FromHours(1));
+        var outcome = new Option<bool>("--outcome")
+        {
+            Description = "Ask the agent for a structured outcome on every task (the Python bridge's COMPLETED/NOT_DONE/NOTES block): the result is the block, its fields go into the metadata, the full answer is pushed separately (transcript_url).",
+        };
         var quiet = DurationOption("--quiet", "Without a Stop-hook signal: how long the screen must stay still, with the prompt back and no spinner, for the turn to count as finished.", TimeSpan.FromSeconds(2));
         var submitDelay = DurationOption("--submit-delay", "The pause between pasting a task and pressing Enter.", TimeSpan.FromMilliseconds(500));
         var noInterrupt = new Option<bool>("--no-interrupt") { Description = "Do not press Esc in the pane when a task times out." };
@@ -82,13 +121,13 @@ public static class BridgeCli
             DefaultValueFactory = _ => "contextrelay-bridge",
         };
 
-        var command = new Command("start", "Serve a tmux pane: type each task from the task channel into the agent and push its answer to the done channel. Runs until stopped (Ctrl+C or 'contextrelay-bridge stop').");
+        var command = new Command("start", "Serve an agent: type each task from the task channel into the agent in a tmux pane (--tmux), or run a command per task (--exec), and push its answer to the done channel. Runs until stopped (Ctrl+C, SIGTERM or 'contextrelay-bridge stop').");
         pane.AddTo(command);
-        command.Options.Add(taskChannel);
-        command.Options.Add(doneChannel);
-        command.Options.Add(relayUrl);
-        command.Options.Add(apiKey);
+        command.Options.Add(exec);
+        relayArguments.AddTo(command);
         command.Options.Add(taskTimeout);
+        command.Options.Add(maxTaskAge);
+        command.Options.Add(outcome);
         command.Options.Add(quiet);
         command.Options.Add(submitDelay);
         command.Options.Add(noInterrupt);
@@ -97,7 +136,15 @@ public static class BridgeCli
         command.Options.Add(taskGroup);
         command.SetAction((parseResult, cancellationToken) => RunAsync(parseResult, async (output, error) =>
         {
-            var target = pane.Target(parseResult)!;
+            var target = pane.Target(parseResult);
+            var command = parseResult.GetValue(exec);
+            if ((target is null) == string.IsNullOrWhiteSpace(command))
+            {
+                throw new BridgeException(target is null
+                    ? "Say what serves the tasks: --tmux SESSION (an agent in a tmux pane) or --exec CMD (a command run per task)."
+                    : "Give either --tmux (an agent in a tmux pane) or --exec (a command run per task), not both.");
+            }
+
             var pattern = parseResult.GetValue(promptPattern);
             if (pattern is { Length: > 0 })
             {
@@ -106,26 +153,127 @@ public static class BridgeCli
 
             var options = new BridgeOptions
             {
-                Session = target.Session,
-                Window = target.Window,
-                Pane = target.Pane,
-                TmuxSocket = target.Socket,
-                TaskChannel = parseResult.GetValue(taskChannel)!,
-                DoneChannel = parseResult.GetValue(doneChannel)!,
+                Session = target?.Session,
+                Window = target?.Window,
+                Pane = target?.Pane,
+                TmuxSocket = target?.Socket,
+                ExecCommand = string.IsNullOrWhiteSpace(command) ? null : command,
+                TaskChannel = parseResult.GetValue(relayArguments.TaskChannel)!,
+                DoneChannel = parseResult.GetValue(relayArguments.DoneChannel)!,
                 TaskGroup = parseResult.GetValue(taskGroup)!,
                 TaskTimeout = parseResult.GetValue(taskTimeout) ?? TimeSpan.FromMinutes(30),
+                MaxTaskAge = parseResult.GetValue(maxTaskAge) ?? TimeSpan.FromHours(1),
+                Outcome = parseResult.GetValue(outcome),
                 QuietPeriod = parseResult.GetValue(quiet) ?? TimeSpan.FromSeconds(2),
                 SubmitDelay = parseResult.GetValue(submitDelay) ?? TimeSpan.FromMilliseconds(500),
                 InterruptOnTimeout = !parseResult.GetValue(noInterrupt),
                 PromptPattern = pattern,
                 StateDirectory = pane.Directory(parseResult),
             };
-            using var relay = new ContextRelay(RelayOptions(parseResult.GetValue(relayUrl), parseResult.GetValue(apiKey)));
+            using var relay = relayArguments.CreateRelay(parseResult);
             var logger = new TextWriterLogger(error, parseResult.GetValue(verbose) ? LogLevel.Debug : LogLevel.Information);
             await new BridgeDaemon(relay, options, logger).RunAsync(cancellationToken).ConfigureAwait(false);
             return 0;
         }));
         return command;
+    }
+
+    private static Command SendCommand()
+    {
+        var words = new Argument<string[]>("task")
+        {
+            Description = "The task, as words (joined with spaces), or - to read it from standard input.",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
+        var file = new Option<FileInfo>("--file", "-f") { Description = "Read the task from this file." };
+        var wait = new Option<bool>("--wait", "-w") { Description = "Wait for the answer and print it (exit code 0 done, 4 error, 5 timeout)." };
+        var timeout = DurationOption("--timeout", "With --wait: how long to wait for the answer (a bare number is seconds); the bridge gives up a little earlier and reports what the agent wrote.", TimeSpan.FromSeconds(600));
+        var outcome = new Option<bool>("--outcome") { Description = "Ask the agent for a structured outcome (COMPLETED/NOT_DONE/NOTES); with --wait, the block is printed." };
+        var relayArguments = new RelayArguments();
+        var command = new Command(
+            "send",
+            "Hand a task to the agent a bridge serves: push it to the task channel and, with --wait, print the agent's cleaned answer. Without --wait it prints the task's URL; a bridge started later still serves it.");
+        command.Arguments.Add(words);
+        command.Options.Add(file);
+        command.Options.Add(wait);
+        command.Options.Add(timeout);
+        command.Options.Add(outcome);
+        relayArguments.AddTo(command);
+        command.SetAction((parseResult, cancellationToken) => RunAsync(parseResult, async (output, error) =>
+        {
+            var task = await ReadTaskAsync(parseResult.GetValue(words) ?? [], parseResult.GetValue(file), cancellationToken).ConfigureAwait(false);
+            using var relay = relayArguments.CreateRelay(parseResult);
+            var bridge = new AgentBridge(relay, parseResult.GetValue(relayArguments.TaskChannel)!, parseResult.GetValue(relayArguments.DoneChannel)!);
+            if (!parseResult.GetValue(wait))
+            {
+                var sent = await bridge.SendAsync(task, new AgentTaskOptions { Outcome = parseResult.GetValue(outcome) }, cancellationToken).ConfigureAwait(false);
+                await output.WriteLineAsync(sent.Url).ConfigureAwait(false);
+                await error.WriteLineAsync($"Task {sent.TaskId} pushed to '{bridge.TaskChannel}'; its answer will come on '{bridge.DoneChannel}'.").ConfigureAwait(false);
+                return 0;
+            }
+
+            var limit = parseResult.GetValue(timeout) ?? TimeSpan.FromSeconds(600);
+            AgentResult result;
+            try
+            {
+                result = await bridge.PushAndWaitForResultAsync(task, new AgentTaskOptions { Timeout = limit, Outcome = parseResult.GetValue(outcome) }, cancellationToken).ConfigureAwait(false);
+            }
+            catch (AgentBridgeTimeoutException)
+            {
+                await error.WriteLineAsync($"error: no answer within {Format(limit)}. Is a bridge serving '{bridge.TaskChannel}'? ('contextrelay-bridge status' tells; a longer --timeout waits longer.)").ConfigureAwait(false);
+                return ExitTaskTimeout;
+            }
+
+            if (result.Output.Length > 0)
+            {
+                await output.WriteLineAsync(result.Output).ConfigureAwait(false);
+            }
+
+            switch (result.Status)
+            {
+                case AgentTaskStatus.Done:
+                    return 0;
+                case AgentTaskStatus.Timeout:
+                    await error.WriteLineAsync($"error: the agent did not finish task {result.TaskId} within the bridge's limit; above is what it had written. A longer --timeout gives it more time.").ConfigureAwait(false);
+                    return ExitTaskTimeout;
+                default:
+                    await error.WriteLineAsync($"error: the bridge could not complete task {result.TaskId}: {result.Reason ?? result.Summary}.").ConfigureAwait(false);
+                    return ExitTaskError;
+            }
+        }));
+        return command;
+    }
+
+    /// <summary>The task of <c>send</c>: from --file, from standard input (<c>-</c>), or the words joined.</summary>
+    private static async Task<string> ReadTaskAsync(string[] words, FileInfo? file, CancellationToken cancellationToken)
+    {
+        if (file is not null && words.Length > 0)
+        {
+            throw new BridgeException("Give the task either as words (or - for standard input) or with --file, not both.");
+        }
+
+        string task;
+        if (file is not null)
+        {
+            if (!file.Exists)
+            {
+                throw new BridgeException($"The task file {file.FullName} does not exist.");
+            }
+
+            task = await File.ReadAllTextAsync(file.FullName, cancellationToken).ConfigureAwait(false);
+        }
+        else if (words is ["-"])
+        {
+            task = await Console.In.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            task = string.Join(' ', words);
+        }
+
+        return string.IsNullOrWhiteSpace(task)
+            ? throw new BridgeException("The task is empty: give it as words, as - with the text on standard input, or with --file FILE.")
+            : task;
     }
 
     private static Command StatusCommand()
@@ -402,7 +550,7 @@ public static class BridgeCli
     }
 
     /// <summary>A duration: <c>90</c> (seconds), <c>90s</c>, <c>500ms</c>, <c>30m</c>, <c>2h</c> or <c>hh:mm:ss</c>.</summary>
-    private static Option<TimeSpan?> DurationOption(string name, string description, TimeSpan fallback) => new(name)
+    private static Option<TimeSpan?> DurationOption(string name, string description, TimeSpan fallback, params string[] aliases) => new(name, aliases)
     {
         Description = description + $" Default: {Format(fallback)}.",
         CustomParser = result =>

@@ -8,9 +8,10 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace CtxRelay.Bridge;
 
 /// <summary>
-/// Serves one tmux pane: takes tasks from the task channel in order, one at a time, types each into
-/// the agent, waits for the end of its turn, and pushes the cleaned answer to the done channel with
-/// <c>task_id</c>, <c>status</c> (<c>done</c>, <c>timeout</c>, <c>error</c>), <c>duration_s</c> and <c>summary</c>.
+/// Serves one agent — a tmux pane, or a command run per task (<c>--exec</c>): takes tasks from the task
+/// channel in order, one at a time, hands each to the agent, waits for the end of its turn, and pushes the
+/// cleaned answer to the done channel with <c>task_id</c>, <c>status</c> (<c>done</c>, <c>timeout</c>,
+/// <c>error</c>), <c>duration_s</c> and <c>summary</c> (and, for a structured outcome, its fields).
 /// </summary>
 public sealed class BridgeDaemon
 {
@@ -28,7 +29,6 @@ public sealed class BridgeDaemon
     {
         ArgumentNullException.ThrowIfNull(relay);
         ArgumentNullException.ThrowIfNull(options);
-        ArgumentException.ThrowIfNullOrWhiteSpace(options.Session);
         ArgumentException.ThrowIfNullOrWhiteSpace(options.TaskChannel);
         ArgumentException.ThrowIfNullOrWhiteSpace(options.DoneChannel);
         _relay = relay;
@@ -64,19 +64,48 @@ public sealed class BridgeDaemon
 
     private async Task RunCoreAsync(CancellationToken cancellationToken)
     {
-        var tmux = new Tmux(_options.TmuxSocket, _options.TmuxExecutable);
-        await tmux.VersionAsync(cancellationToken).ConfigureAwait(false);
-        var pane = await tmux.ResolvePaneAsync(new PaneTarget(_options.Session, _options.Window, _options.Pane, _options.TmuxSocket), cancellationToken).ConfigureAwait(false);
-        var files = new PaneFiles(_options.StateDirectory ?? PaneFiles.DefaultDirectory(), pane.SocketPath, pane.PaneId);
-        if (files.ReadLiveState() is { } running)
+        if (_options.Session is { Length: > 0 } && _options.ExecCommand is { Length: > 0 })
         {
-            throw new BridgeException(
-                $"A bridge (pid {running.Pid}) already serves {pane.Display}, taking tasks from '{running.TaskChannel}'; stop it first with 'contextrelay-bridge stop --tmux {pane.PaneId}'.");
+            throw new BridgeException("Give either --tmux (an agent in a tmux pane) or --exec (a command run per task), not both.");
         }
 
+        var stateDirectory = _options.StateDirectory ?? PaneFiles.DefaultDirectory();
+        IAgent agent;
+        PaneFiles files;
+        string paneId, paneName, socket;
+        if (_options.Session is { Length: > 0 } session)
+        {
+            var tmux = new Tmux(_options.TmuxSocket, _options.TmuxExecutable);
+            await tmux.VersionAsync(cancellationToken).ConfigureAwait(false);
+            var pane = await tmux.ResolvePaneAsync(new PaneTarget(session, _options.Window, _options.Pane, _options.TmuxSocket), cancellationToken).ConfigureAwait(false);
+            files = new PaneFiles(stateDirectory, pane.SocketPath, pane.PaneId);
+            if (files.ReadLiveState() is { } running)
+            {
+                throw new BridgeException(
+                    $"A bridge (pid {running.Pid}) already serves {pane.Display}, taking tasks from '{running.TaskChannel}'; stop it first with 'contextrelay-bridge stop --tmux {pane.PaneId}'.");
+            }
+
+            agent = new AgentPane(tmux, pane, files, _options, _logger);
+            (paneId, paneName, socket) = (pane.PaneId, $"{pane.Session}:{pane.Window}.{pane.Pane}", pane.SocketPath);
+        }
+        else if (_options.ExecCommand is { Length: > 0 } command)
+        {
+            // Not a pane: state files of its own (for 'status'), named after this process.
+            paneId = $"exec-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..6]}";
+            files = new PaneFiles(stateDirectory, "exec", paneId);
+            agent = new ExecAgent(command, _logger);
+            (paneName, socket) = (agent.Display, "exec");
+        }
+        else
+        {
+            throw new BridgeException("Say what serves the tasks: --tmux SESSION (an agent in a tmux pane) or --exec CMD (a command run per task).");
+        }
+
+        // since=0: a group created by this join takes the channel's retained tasks too, so tasks pushed
+        // before any bridge ever joined are served (within --max-task-age); an existing group keeps its place.
         var subscription = await _relay.OpenSubscriptionAsync(
             _options.TaskChannel,
-            new SubscriptionOptions { Group = _options.TaskGroup, AckTimeout = AckTimeout(_options.TaskTimeout), Prefetch = 1 },
+            new SubscriptionOptions { Group = _options.TaskGroup, AckTimeout = AckTimeout(_options.TaskTimeout), Prefetch = 1, Since = 0 },
             cancellationToken).ConfigureAwait(false);
         await using (subscription.ConfigureAwait(false))
         {
@@ -88,17 +117,16 @@ public sealed class BridgeDaemon
             {
                 Pid = Environment.ProcessId,
                 ProcessStartedAt = self.StartTime.ToUniversalTime(),
-                PaneId = pane.PaneId,
-                Pane = $"{pane.Session}:{pane.Window}.{pane.Pane}",
-                Socket = pane.SocketPath,
+                PaneId = paneId,
+                Pane = paneName,
+                Socket = socket,
                 TaskChannel = _options.TaskChannel,
                 DoneChannel = _options.DoneChannel,
                 Relay = _relay.Options.BaseUrl.AbsoluteUri,
                 StartedAt = DateTimeOffset.UtcNow,
             };
             files.WriteState(_state);
-            var agent = new AgentPane(tmux, pane, files, _options, _logger);
-            Log.Started(_logger, pane.Display, _options.TaskChannel, _options.DoneChannel, _relay.Options.BaseUrl);
+            Log.Started(_logger, agent.Display, _options.TaskChannel, _options.DoneChannel, _relay.Options.BaseUrl);
             _started.TrySetResult();
 
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -120,7 +148,7 @@ public sealed class BridgeDaemon
                 await stop.CancelAsync().ConfigureAwait(false);
                 await watcher.ConfigureAwait(false);
                 files.DeleteAll();
-                Log.Stopped(_logger, pane.Display);
+                Log.Stopped(_logger, agent.Display);
             }
         }
     }
@@ -151,7 +179,7 @@ public sealed class BridgeDaemon
     internal static TimeSpan AckTimeout(TimeSpan taskTimeout)
         => TimeSpan.FromSeconds(Math.Min(3600, Math.Ceiling((taskTimeout + TimeSpan.FromMinutes(2)).TotalSeconds)));
 
-    private async Task HandleAsync(AgentPane agent, RelayEvent relayEvent, Func<RelayEvent, Task> acknowledge, CancellationToken cancellationToken)
+    private async Task HandleAsync(IAgent agent, RelayEvent relayEvent, Func<RelayEvent, Task> acknowledge, CancellationToken cancellationToken)
     {
         var taskId = MetadataText(relayEvent.Metadata, "task_id") ?? relayEvent.Id ?? $"{relayEvent.Channel}-{relayEvent.Seq}";
         // A caller may ask for a shorter limit than the bridge's own (AgentBridge passes its timeout), never a longer one.
@@ -161,10 +189,10 @@ public sealed class BridgeDaemon
         var clock = Stopwatch.StartNew();
         Update(s => s with { Activity = "pulling", TaskId = taskId, TaskStartedAt = DateTimeOffset.UtcNow });
 
-        // A task that waited in the queue past its orchestrator's deadline is answered, not run: nobody waits for it.
-        if (MetadataNumber(relayEvent.Metadata, "deadline_ms") is { } deadline && DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() >= deadline)
+        var outcome = _options.Outcome || MetadataFlag(relayEvent.Metadata, "outcome");
+        if (WhyNotRun(relayEvent) is { } expired)
         {
-            await PushResultAsync(taskId, new TurnResult(TurnStatus.Error, string.Empty, clock.Elapsed, "the task's deadline passed before a bridge took it"), cancellationToken).ConfigureAwait(false);
+            await PushResultAsync(taskId, new TurnResult(TurnStatus.Error, string.Empty, clock.Elapsed, expired), outcome: false, cancellationToken).ConfigureAwait(false);
             Update(s => s with { Activity = "idle", TaskId = null, TaskStartedAt = null, LastTaskId = taskId, LastStatus = "expired" });
             return;
         }
@@ -182,14 +210,14 @@ public sealed class BridgeDaemon
             else
             {
                 Log.TaskReceived(_logger, taskId, task.Length);
-                result = await agent.RunTurnAsync(task, timeout, activity => Update(s => s with { Activity = activity }), cancellationToken).ConfigureAwait(false);
+                result = await agent.RunTurnAsync(outcome ? task + AgentOutcome.Instruction : task, timeout, activity => Update(s => s with { Activity = activity }), cancellationToken).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // Whoever waits for this task hears that it will not be answered.
             using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-            await PushResultAsync(taskId, new TurnResult(TurnStatus.Error, string.Empty, clock.Elapsed, "the bridge was stopped before the agent finished"), grace.Token).ConfigureAwait(false);
+            await PushResultAsync(taskId, new TurnResult(TurnStatus.Error, string.Empty, clock.Elapsed, "the bridge was stopped before the agent finished"), outcome: false, grace.Token).ConfigureAwait(false);
             try
             {
                 await acknowledge(relayEvent).ConfigureAwait(false); // its waiter has its answer: do not run it again
@@ -208,7 +236,7 @@ public sealed class BridgeDaemon
         }
 
         Update(s => s with { Activity = "pushing" });
-        await PushResultAsync(taskId, result, cancellationToken).ConfigureAwait(false);
+        await PushResultAsync(taskId, result, outcome, cancellationToken).ConfigureAwait(false);
         Update(s => s with
         {
             Activity = "idle",
@@ -221,7 +249,34 @@ public sealed class BridgeDaemon
         });
     }
 
-    private async Task PushResultAsync(string taskId, TurnResult result, CancellationToken cancellationToken)
+    /// <summary>
+    /// Why a task is answered instead of run, or null to run it: it waited in the queue past its
+    /// orchestrator's deadline (nobody waits for it any more), or, without a deadline, it is older than
+    /// <see cref="BridgeOptions.MaxTaskAge"/> (say, yesterday's backlog on a channel a bridge joins for the first time).
+    /// </summary>
+    private string? WhyNotRun(RelayEvent relayEvent)
+    {
+        var now = DateTimeOffset.UtcNow;
+        if (MetadataNumber(relayEvent.Metadata, "deadline_ms") is { } deadline)
+        {
+            return now.ToUnixTimeMilliseconds() >= deadline ? "the task's deadline passed before a bridge took it" : null;
+        }
+
+        var age = now - relayEvent.Timestamp;
+        return relayEvent.Timestamp != default && age > _options.MaxTaskAge
+            ? $"the task waited {Describe(age)}, longer than the bridge's maximum task age ({Describe(_options.MaxTaskAge)}); it was not run (a longer --max-task-age runs such tasks)"
+            : null;
+    }
+
+    private static string Describe(TimeSpan duration) => duration switch
+    {
+        { TotalHours: >= 2 } => $"{duration.TotalHours:0.#} h",
+        { TotalMinutes: >= 2 } => $"{duration.TotalMinutes:0} min",
+        { TotalSeconds: >= 1 } => $"{duration.TotalSeconds:0} s",
+        _ => $"{duration.TotalMilliseconds:0} ms",
+    };
+
+    private async Task PushResultAsync(string taskId, TurnResult result, bool outcome, CancellationToken cancellationToken)
     {
         var empty = string.IsNullOrWhiteSpace(result.Output);
         var text = empty ? EmptyOutput : result.Output;
@@ -238,12 +293,65 @@ public sealed class BridgeDaemon
             metadata["empty"] = true;
         }
 
+        if (outcome)
+        {
+            text = await AddOutcomeAsync(taskId, result.Output, text, metadata, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (await PushWithRetryAsync(taskId, text, _options.DoneChannel, metadata, cancellationToken).ConfigureAwait(false) is null)
+        {
+            return;
+        }
+
+        if (result.Status == TurnStatus.Error)
+        {
+            Log.TaskFailed(_logger, taskId, result.Reason);
+        }
+
+        Log.TaskFinished(_logger, taskId, StatusText(result.Status), result.Duration.TotalSeconds, result.Reason, empty ? 0 : text.Length, _options.DoneChannel);
+    }
+
+    /// <summary>
+    /// For a task that asked for a structured outcome: the result becomes the agent's outcome block, its
+    /// fields go into the metadata, and the whole answer is pushed on its own (<c>transcript_url</c>) so
+    /// nothing is lost. Without a block, the whole answer stays the result and <c>outcome: "missing"</c> says so.
+    /// </summary>
+    private async Task<string> AddOutcomeAsync(string taskId, string answer, string text, JsonObject metadata, CancellationToken cancellationToken)
+    {
+        if (AgentOutcome.Extract(answer) is not { } found)
+        {
+            metadata["outcome"] = "missing";
+            return text;
+        }
+
+        metadata["outcome"] = "found";
+        metadata["completed"] = found.Completed;
+        metadata["not_done"] = found.NotDone;
+        metadata["notes"] = found.Notes;
+        if (found.Completed.Length > 0)
+        {
+            metadata["summary"] = Summary(found.Completed.TrimStart('-', '*', ' '));
+        }
+
+        var transcriptMetadata = new JsonObject { ["task_id"] = taskId, ["kind"] = "transcript" };
+        if (await PushWithRetryAsync(taskId, answer, channel: null, transcriptMetadata, cancellationToken).ConfigureAwait(false) is not { } transcript)
+        {
+            Log.TranscriptFailed(_logger, taskId, "see the previous warning");
+            return text;
+        }
+
+        metadata["transcript_url"] = transcript.Url;
+        return found.Block;
+    }
+
+    /// <summary>Pushes, retrying twice when the relay is unreachable; null (logged) when it cannot.</summary>
+    private async Task<PushResult?> PushWithRetryAsync(string taskId, string text, string? channel, JsonObject metadata, CancellationToken cancellationToken)
+    {
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                await _relay.PushWithResultAsync(text, _options.DoneChannel, metadata, cancellationToken: cancellationToken).ConfigureAwait(false);
-                break;
+                return await _relay.PushWithResultAsync(text, channel, metadata, cancellationToken: cancellationToken).ConfigureAwait(false);
             }
             catch (RelayUnavailableException ex) when (attempt < 3)
             {
@@ -253,16 +361,9 @@ public sealed class BridgeDaemon
             catch (RelayException ex)
             {
                 Log.TaskFailed(_logger, taskId, "the result could not be pushed: " + ex.Message);
-                return;
+                return null;
             }
         }
-
-        if (result.Status == TurnStatus.Error)
-        {
-            Log.TaskFailed(_logger, taskId, result.Reason);
-        }
-
-        Log.TaskFinished(_logger, taskId, StatusText(result.Status), result.Duration.TotalSeconds, result.Reason, empty ? 0 : text.Length, _options.DoneChannel);
     }
 
     private void Update(Func<BridgeStatus, BridgeStatus> change)
@@ -298,6 +399,10 @@ public sealed class BridgeDaemon
 
     private static string? MetadataText(JsonObject metadata, string name)
         => metadata[name] is JsonValue value && value.TryGetValue<string>(out var text) && !string.IsNullOrWhiteSpace(text) ? text : null;
+
+    private static bool MetadataFlag(JsonObject metadata, string name)
+        => metadata[name] is JsonValue value
+           && ((value.TryGetValue<bool>(out var flag) && flag) || (value.TryGetValue<string>(out var text) && text is "true" or "1" or "yes"));
 
     private static double? MetadataNumber(JsonObject metadata, string name)
     {

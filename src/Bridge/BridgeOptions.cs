@@ -1,10 +1,26 @@
 namespace CtxRelay.Bridge;
 
-/// <summary>Settings of a <see cref="BridgeDaemon"/>: which pane, which channels, and how to judge the agent.</summary>
+/// <summary>
+/// Settings of a <see cref="BridgeDaemon"/>: which agent (a tmux pane, or a command run per task), which
+/// channels, and how to judge the agent.
+/// </summary>
 public sealed record BridgeOptions
 {
-    /// <summary>The tmux session (or a pane id such as <c>%3</c>).</summary>
-    public required string Session { get; init; }
+    /// <summary>The task channel when none is given: the hosted Python package's default.</summary>
+    public const string DefaultTaskChannel = "agent-tasks";
+
+    /// <summary>The done channel when none is given: the hosted Python package's default.</summary>
+    public const string DefaultDoneChannel = "agent-done";
+
+    /// <summary>The tmux session (or a pane id such as <c>%3</c>) of the agent. Exactly one of this and <see cref="ExecCommand"/>.</summary>
+    public string? Session { get; init; }
+
+    /// <summary>
+    /// Instead of a tmux pane: a command run per task through <c>/bin/sh -c</c>, with the task on standard
+    /// input. Its standard output and error (interleaved) are the answer, its exit code sets the status
+    /// (0 done, else error), and the task timeout kills it with every process it started.
+    /// </summary>
+    public string? ExecCommand { get; init; }
 
     /// <summary>The window in the session; null for its current window.</summary>
     public string? Window { get; init; }
@@ -16,10 +32,10 @@ public sealed record BridgeOptions
     public string? TmuxSocket { get; init; }
 
     /// <summary>The channel tasks arrive on.</summary>
-    public required string TaskChannel { get; init; }
+    public string TaskChannel { get; init; } = DefaultTaskChannel;
 
     /// <summary>The channel results are pushed to.</summary>
-    public required string DoneChannel { get; init; }
+    public string DoneChannel { get; init; } = DefaultDoneChannel;
 
     /// <summary>
     /// The queue group the bridge joins on the task channel. Bridges in one group share its tasks — each
@@ -30,6 +46,22 @@ public sealed record BridgeOptions
 
     /// <summary>How long a task may take before it ends with <c>status: timeout</c> (a task's <c>timeout_s</c> metadata may shorten it).</summary>
     public TimeSpan TaskTimeout { get; init; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>
+    /// The oldest task the bridge still runs, by the relay's timestamp on the task event. The bridge's
+    /// queue group takes the channel's retained tasks (up to 24 h) when it is first created, so tasks
+    /// pushed before any bridge ever ran are served; older ones are answered with <c>status: error</c>
+    /// instead of being run. Tasks with an orchestrator deadline (<c>deadline_ms</c>) follow the deadline
+    /// instead.
+    /// </summary>
+    public TimeSpan MaxTaskAge { get; init; } = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// Ask for a structured outcome on every task (a task may also ask with metadata <c>outcome: true</c>):
+    /// the outcome instruction is appended to the task, the result is the agent's outcome block, its fields
+    /// go into the result's metadata, and the full answer is pushed as a separate payload.
+    /// </summary>
+    public bool Outcome { get; init; }
 
     /// <summary>
     /// Without a Stop-hook signal, the agent counts as finished once no busy marker shows, the prompt is

@@ -71,7 +71,12 @@ public sealed record SubscriptionOptions
 {
     public static SubscriptionOptions Default { get; } = new();
 
-    /// <summary>Replay the retained events after this sequence number first, then go live.</summary>
+    /// <summary>
+    /// Replay the retained events after this sequence number first, then go live. With
+    /// <see cref="Group"/>: when this subscription's join creates the group, the group starts after this
+    /// seq instead of at the channel's end (so events pushed before any member ever joined are served);
+    /// an existing group keeps its position.
+    /// </summary>
     public long? Since { get; init; }
 
     /// <summary>

@@ -215,8 +215,14 @@ public sealed class RelaySubscription : IAsyncDisposable
         var query = new List<string>();
         if (_options.Group is { } group)
         {
-            // A group member gets whatever the group hands it; there is nothing to resume.
+            // A group member gets whatever the group hands it; there is nothing to resume. Since only
+            // matters to the join that creates the group: it then starts after that seq, not at the end.
             query.Add("group=" + Uri.EscapeDataString(group));
+            if (_options.Since is { } since and >= 0)
+            {
+                query.Add("since=" + since.ToString(CultureInfo.InvariantCulture));
+            }
+
             query.Add("prefetch=" + _options.Prefetch.ToString(CultureInfo.InvariantCulture));
             if (_options.AckTimeout is { } timeout)
             {

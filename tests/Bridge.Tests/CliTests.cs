@@ -16,7 +16,7 @@ public sealed class CliTests(RelayFixture relay) : IClassFixture<RelayFixture>
             new Dictionary<string, string?> { ["PATH"] = "/nonexistent" });
 
         Assert.Equal(BridgeCli.ExitError, exitCode);
-        AssertOneLineError(error, "tmux is not installed or not on PATH");
+        BridgeTool.AssertOneLineError(error, "tmux is not installed or not on PATH");
     }
 
     [Fact]
@@ -25,7 +25,7 @@ public sealed class CliTests(RelayFixture relay) : IClassFixture<RelayFixture>
         var (exitCode, _, error) = await StartAsync("--tmux", "agent", "-L", "crb-none-" + Guid.NewGuid().ToString("N")[..8]);
 
         Assert.Equal(BridgeCli.ExitError, exitCode);
-        AssertOneLineError(error, "No tmux server is running");
+        BridgeTool.AssertOneLineError(error, "No tmux server is running");
     }
 
     [Fact]
@@ -36,7 +36,7 @@ public sealed class CliTests(RelayFixture relay) : IClassFixture<RelayFixture>
         var (exitCode, _, error) = await StartAsync("--tmux", "nope", "-L", server.Socket);
 
         Assert.Equal(BridgeCli.ExitError, exitCode);
-        AssertOneLineError(error, "The tmux session 'nope' does not exist");
+        BridgeTool.AssertOneLineError(error, "The tmux session 'nope' does not exist");
     }
 
     [Fact]
@@ -47,7 +47,7 @@ public sealed class CliTests(RelayFixture relay) : IClassFixture<RelayFixture>
         var (exitCode, _, error) = await StartAsync("--tmux", TmuxServer.Session, "--pane", "7", "-L", server.Socket);
 
         Assert.Equal(BridgeCli.ExitError, exitCode);
-        AssertOneLineError(error, "has no pane '7'");
+        BridgeTool.AssertOneLineError(error, "has no pane '7'");
     }
 
     [Fact]
@@ -62,7 +62,7 @@ public sealed class CliTests(RelayFixture relay) : IClassFixture<RelayFixture>
             "start to fail");
 
         Assert.Equal(BridgeCli.ExitError, exitCode);
-        AssertOneLineError(error, "rejected the API key");
+        BridgeTool.AssertOneLineError(error, "rejected the API key");
     }
 
     [Fact]
@@ -92,7 +92,7 @@ public sealed class CliTests(RelayFixture relay) : IClassFixture<RelayFixture>
         Assert.Contains("now: idle", status.Output, StringComparison.Ordinal);
         Assert.Equal(tasks, JsonNode.Parse(all.Output)![0]!["task_channel"]!.GetValue<string>());
         Assert.Equal(BridgeCli.ExitError, second.ExitCode);
-        AssertOneLineError(second.Error, "already serves");
+        BridgeTool.AssertOneLineError(second.Error, "already serves");
         Assert.Equal(0, stop.ExitCode);
         Assert.Contains("Stopped the bridge", stop.Output, StringComparison.Ordinal);
         Assert.Equal(0, exit.ExitCode);
@@ -107,7 +107,7 @@ public sealed class CliTests(RelayFixture relay) : IClassFixture<RelayFixture>
         var (exitCode, _, error) = await StartAsync("--tmux", TmuxServer.Session, "--window", "9", "-L", server.Socket);
 
         Assert.Equal(BridgeCli.ExitError, exitCode);
-        AssertOneLineError(error, "has no window '9'");
+        BridgeTool.AssertOneLineError(error, "has no window '9'");
     }
 
     [Fact]
@@ -157,12 +157,4 @@ public sealed class CliTests(RelayFixture relay) : IClassFixture<RelayFixture>
         => Wait.For(
             BridgeTool.InvokeAsync(["start", .. args, "--task-channel", "t", "--done-channel", "d", "--relay-url", relay.BaseUrl, "--api-key", relay.ApiKey]),
             "start to fail");
-
-    private static void AssertOneLineError(string error, string expected)
-    {
-        var lines = error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        var line = Assert.Single(lines);
-        Assert.StartsWith("error: ", line, StringComparison.Ordinal);
-        Assert.Contains(expected, line, StringComparison.Ordinal);
-    }
 }

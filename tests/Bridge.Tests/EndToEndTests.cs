@@ -284,43 +284,8 @@ public sealed class EndToEndTests(RelayFixture relay, ITestOutputHelper output) 
             results.Order(StringComparer.Ordinal));
     }
 
-    private static (string Task, string Done) NewChannels()
-    {
-        var suffix = Guid.NewGuid().ToString("N")[..8];
-        return ("tasks-" + suffix, "done-" + suffix);
-    }
+    private static (string Task, string Done) NewChannels() => RunningBridge.NewChannels();
 
-    private async Task<RunningBridge> StartBridgeAsync(TmuxServer server, TimeSpan? taskTimeout = null, (string Task, string Done)? channels = null)
-    {
-        var (taskChannel, doneChannel) = channels ?? NewChannels();
-        var client = relay.CreateClient();
-        var options = new BridgeOptions
-        {
-            Session = TmuxServer.Session,
-            TmuxSocket = server.Socket,
-            TaskChannel = taskChannel,
-            DoneChannel = doneChannel,
-            TaskTimeout = taskTimeout ?? TimeSpan.FromMinutes(30),
-            QuietPeriod = TimeSpan.FromMilliseconds(800),
-            SubmitDelay = TimeSpan.FromMilliseconds(300),
-            PollInterval = TimeSpan.FromMilliseconds(100),
-            StateDirectory = server.StateDirectory,
-        };
-        var daemon = new BridgeDaemon(client, options, new TestLogger(output));
-        var stop = new CancellationTokenSource();
-        var run = daemon.RunAsync(stop.Token);
-        await daemon.Started.WaitAsync(TimeSpan.FromSeconds(20));
-        return new RunningBridge(options.TaskChannel, options.DoneChannel, run, stop, client);
-    }
-
-    private sealed record RunningBridge(string TaskChannel, string DoneChannel, Task Run, CancellationTokenSource Stop, ContextRelay Client) : IAsyncDisposable
-    {
-        public async ValueTask DisposeAsync()
-        {
-            await Stop.CancelAsync();
-            await Run.WaitAsync(TimeSpan.FromSeconds(20));
-            Stop.Dispose();
-            Client.Dispose();
-        }
-    }
+    private Task<RunningBridge> StartBridgeAsync(TmuxServer server, TimeSpan? taskTimeout = null, (string Task, string Done)? channels = null)
+        => RunningBridge.StartAsync(relay, output, RunningBridge.ForStandIn(server, channels ?? NewChannels(), taskTimeout));
 }

@@ -31,6 +31,15 @@ public sealed class ScreenCleanerTests
     }
 
     [Fact]
+    public void EchoedTaskWithBlankLines_IsDroppedWhole_NotLeakedIntoTheAnswer()
+    {
+        // Claude Code echoes a short multi-paragraph task in full: its blank lines are part of the echo.
+        var cleaned = ScreenCleaner.Clean(Fixture("claude-code-blank-line.screen.txt"), Fixture("claude-code-blank-line.task.txt"));
+
+        Assert.Equal(Fixture("claude-code-blank-line.expected.txt"), cleaned);
+    }
+
+    [Fact]
     public void ClaudeCodeIdleScreen_WithRuledPrompt_CleansToTheAnswer()
     {
         var cleaned = ScreenCleaner.Clean(Fixture("claude-code-idle.screen.txt"));

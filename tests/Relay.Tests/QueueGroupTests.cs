@@ -104,6 +104,33 @@ public abstract class QueueGroupTests(RelayFixture relay)
     }
 
     [Fact]
+    public async Task A_group_first_joined_with_since_serves_tasks_published_before_any_member_ever_joined()
+    {
+        using var client = Relay.CreateClient();
+        var channel = NewChannel();
+        await client.PublishAsync(channel, "fire and forget");
+
+        await using (var plainGroup = await client.OpenSubscriptionAsync(channel, new SubscriptionOptions { Group = "at-end" }))
+        {
+            await client.PublishAsync(channel, "after the first join");
+            var first = await Wait.For(plainGroup.WaitForAsync(_ => true), "the task published after the join");
+            Assert.Equal("after the first join", first.Data); // without since, the group starts at the end
+            await plainGroup.AckAsync(first);
+        }
+
+        await using var worker = await client.OpenSubscriptionAsync(channel, new SubscriptionOptions { Group = "from-start", Since = 0 });
+        var seen = new List<string?>();
+        for (var i = 0; i < 2; i++)
+        {
+            var e = await Wait.For(worker.WaitForAsync(_ => true), "the retained tasks");
+            seen.Add(e.Data);
+            await worker.AckAsync(e);
+        }
+
+        Assert.Equal(["fire and forget", "after the first join"], seen);
+    }
+
+    [Fact]
     public async Task Three_workers_and_a_thousand_tasks_with_one_worker_killed_midway_lose_nothing()
     {
         using var producer = Relay.CreateClient();

@@ -13,9 +13,22 @@ public static class HostedPythonSdk
     public static string ScriptPath { get; } = Path.Combine(AppContext.BaseDirectory, "python", "hosted_sdk.py");
 
     /// <summary>Runs one command to completion; stdout is decoded as UTF-8.</summary>
-    public static async Task<PythonResult> RunAsync(IEnumerable<string> arguments, string? stdin = null, TimeSpan? timeout = null)
+    public static Task<PythonResult> RunAsync(IEnumerable<string> arguments, string? stdin = null, TimeSpan? timeout = null)
+        => RunPythonAsync(["-u", ScriptPath, .. arguments], stdin, timeout);
+
+    /// <summary>
+    /// Runs a snippet of Python with the module importable (<c>import hosted_sdk</c>), to compare with the
+    /// package's own functions and constants; stdout is decoded as UTF-8.
+    /// </summary>
+    public static Task<PythonResult> RunCodeAsync(string code, string? stdin = null)
     {
-        using var process = Start(arguments);
+        var directory = Path.GetDirectoryName(ScriptPath)!.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal);
+        return RunPythonAsync(["-c", $"import sys; sys.path.insert(0, '{directory}'); import hosted_sdk\n{code}"], stdin, timeout: null);
+    }
+
+    private static async Task<PythonResult> RunPythonAsync(IReadOnlyList<string> arguments, string? stdin, TimeSpan? timeout)
+    {
+        using var process = StartPython(arguments);
         var stdout = process.StandardOutput.BaseStream.ReadAllBytesAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         if (stdin is not null)
@@ -39,7 +52,9 @@ public static class HostedPythonSdk
     }
 
     /// <summary>Starts a long-running command (bridge, subscribe); the caller kills and disposes it.</summary>
-    public static Process Start(IEnumerable<string> arguments)
+    public static Process Start(IEnumerable<string> arguments) => StartPython(["-u", ScriptPath, .. arguments]);
+
+    private static Process StartPython(IEnumerable<string> arguments)
     {
         var start = new ProcessStartInfo("python3")
         {
@@ -48,8 +63,6 @@ public static class HostedPythonSdk
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        start.ArgumentList.Add("-u");
-        start.ArgumentList.Add(ScriptPath);
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);

@@ -18,7 +18,7 @@ internal sealed record TurnResult(TurnStatus Status, string Output, TimeSpan Dur
 /// Drives one agent in one tmux pane, one task at a time: wait for its prompt, paste the task
 /// (bracketed), press Enter once, watch for the end of the turn, and read back what it wrote.
 /// </summary>
-internal sealed class AgentPane
+internal sealed class AgentPane : IAgent
 {
     /// <summary>Lines above the task's start remembered to find the start again if the history shifts.</summary>
     private const int AnchorLines = 3;
@@ -40,6 +40,8 @@ internal sealed class AgentPane
     }
 
     public PaneInfo Pane { get; }
+
+    public string Display => Pane.Display;
 
     /// <summary>Hands <paramref name="task"/> to the agent and returns its answer, or a timeout after <paramref name="timeout"/>.</summary>
     /// <param name="activity">Told what the turn is doing (for <c>status</c>).</param>

@@ -31,4 +31,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 9, Level = LogLevel.Information, Message = "Bridge on {Pane} stopped")]
     public static partial void Stopped(ILogger logger, string pane);
+
+    [LoggerMessage(EventId = 10, Level = LogLevel.Debug, Message = "Command started (pid {Pid}) with the task on its input ({Chars} chars)")]
+    public static partial void CommandStarted(ILogger logger, int pid, int chars);
+
+    [LoggerMessage(EventId = 11, Level = LogLevel.Warning, Message = "Task {TaskId}: the outcome's transcript could not be pushed ({Reason}); the result carries the whole answer instead")]
+    public static partial void TranscriptFailed(ILogger logger, string taskId, string reason);
 }

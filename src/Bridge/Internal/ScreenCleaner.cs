@@ -101,16 +101,23 @@ internal static class ScreenCleaner
             if (head.Length > 0 && normalizedTask.StartsWith(head, StringComparison.Ordinal))
             {
                 var remaining = normalizedTask[head.Length..].TrimStart();
-                while (remaining.Length > 0 && end < lines.Count && !string.IsNullOrWhiteSpace(lines[end]))
+                while (remaining.Length > 0 && end < lines.Count)
                 {
-                    var next = Normalize(lines[end]);
-                    if (!remaining.StartsWith(next, StringComparison.Ordinal))
+                    // Blank lines inside the task are echoed too: skip them when the task goes on after them.
+                    var row = end;
+                    while (row < lines.Count && string.IsNullOrWhiteSpace(lines[row]))
+                    {
+                        row++;
+                    }
+
+                    var next = row < lines.Count ? Normalize(lines[row]) : string.Empty;
+                    if (next.Length == 0 || !remaining.StartsWith(next, StringComparison.Ordinal))
                     {
                         break;
                     }
 
                     remaining = remaining[next.Length..].TrimStart();
-                    end++;
+                    end = row + 1;
                 }
             }
         }

@@ -187,7 +187,7 @@ internal static class ChannelEndpoints
         var caller = Caller.From(http.User);
         if (http.Request.Query["group"].FirstOrDefault() is { } group)
         {
-            return await QueueGroups.ServeMemberAsync(http, store, relay, caller, channel, group, lifetime.ApplicationStopping, cancellationToken).ConfigureAwait(false);
+            return await QueueGroups.ServeMemberAsync(http, store, relay, caller, channel, group, since, lifetime.ApplicationStopping, cancellationToken).ConfigureAwait(false);
         }
 
         var queue = Channel.CreateBounded<ChannelEvent>(new BoundedChannelOptions(relay.SubscriberBuffer) { SingleReader = true });

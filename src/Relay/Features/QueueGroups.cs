@@ -14,7 +14,9 @@ namespace CtxRelay.Relay.Features;
 /// goes to one live member, which acknowledges it with a <c>{"type":"ack","seq":N}</c> text frame. An
 /// event not acknowledged within the ack timeout (<c>?ack_timeout=</c> seconds, default 30), or held by a
 /// member that disconnects, is redelivered to another member: at-least-once. Claims are atomic in the
-/// store, so members may be connected to different relays sharing one store.
+/// store, so members may be connected to different relays sharing one store. A join that creates the group
+/// starts it at the channel's end, or with <c>?since=N</c> after seq N, so tasks pushed before any member
+/// ever joined are served too; an existing group ignores <c>since</c>.
 /// </summary>
 internal static class QueueGroups
 {
@@ -27,6 +29,7 @@ internal static class QueueGroups
         Caller caller,
         string channel,
         string group,
+        long? since,
         CancellationToken stopping,
         CancellationToken cancellationToken)
     {
@@ -40,7 +43,7 @@ internal static class QueueGroups
             return Problems.BadRequest("'ack_timeout' is 1–3600 seconds and 'prefetch' 1–100 events.");
         }
 
-        await store.JoinGroupAsync(caller.Workspace, channel, group, cancellationToken).ConfigureAwait(false);
+        await store.JoinGroupAsync(caller.Workspace, channel, group, since, cancellationToken).ConfigureAwait(false);
 
         var member = Guid.NewGuid().ToString("N");
         var ackTimeout = TimeSpan.FromSeconds(ackSeconds);

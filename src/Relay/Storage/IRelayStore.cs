@@ -49,10 +49,12 @@ internal interface IRelayStore : IAsyncDisposable
     // ---- queue groups -------------------------------------------------------------------------
 
     /// <summary>
-    /// Creates the group on first use, positioned at the channel's current end: it receives the events
-    /// appended from then on, whether or not a member is connected.
+    /// Creates the group on first use, positioned at the channel's current end — or, with
+    /// <paramref name="since"/>, after that seq (never beyond the end), so the retained events after it go
+    /// to the group too. From then on it receives every event, whether or not a member is connected. An
+    /// existing group keeps its position (<paramref name="since"/> is ignored).
     /// </summary>
-    Task JoinGroupAsync(string workspace, string channel, string group, CancellationToken cancellationToken);
+    Task JoinGroupAsync(string workspace, string channel, string group, long? since, CancellationToken cancellationToken);
 
     /// <summary>
     /// Atomically hands one event to <paramref name="member"/>: first an unacknowledged claim whose ack

@@ -13,6 +13,8 @@ the task steer one turn:
   [[lines=N]]   answer with N numbered lines (default: 3-6)
   [[hang]]      never finish the turn (Esc interrupts it, as in Claude Code)
   [[linger=S]]  after answering (and running the Stop hooks), keep a busy spinner for S seconds
+  [[outcome]]   end the answer with a structured outcome block (=== CC_OUTCOME_START === ... END ===),
+                as an agent does when the task carries the outcome instruction
 
 At the end of each turn it runs the Stop hooks found in ./.claude/settings.json (as Claude Code does),
 with a JSON input on stdin that carries "last_assistant_message".
@@ -276,6 +278,14 @@ class Agent:
             body.append("Line %d of %d: %s %s" % (n, count, words, digest[n % 56:n % 56 + 8]))
         table = [("checksum", digest[:12]), ("lines", str(line_count)), ("chars", str(len(task)))]
         tail = "All good."
+        outcome = []
+        if "outcome" in directives:
+            outcome = ["=== CC_OUTCOME_START ===",
+                       "COMPLETED: - answered task %s with %d lines" % (digest[:12], count),
+                       "- checked the summary table",
+                       "NOT_DONE: none",
+                       "NOTES: stand-in turn %d" % self.turn,
+                       "=== CC_OUTCOME_END ==="]
 
         screen = [GREEN_BULLET + " " + colour_words(first.replace(digest[:12], BOLD + digest[:12] + RESET))]
         screen += ["  " + colour_words(b) for b in body]
@@ -285,12 +295,15 @@ class Agent:
             screen.append("  " + DIM + "│" + RESET + (" %-9s %s" % (key, value)).ljust(inner) + DIM + "│" + RESET)
         screen.append("  " + DIM + "╰" + "─" * inner + "╯" + RESET)
         screen.append("  " + tail)
+        if outcome:
+            screen.append("")
+            screen += ["  " + line for line in outcome]
         screen.append("")
         self.term.static(screen)
 
-        plain = [first] + body + ["%-9s %s" % (k, v) for k, v in table] + [tail]
+        plain = [first] + body + ["%-9s %s" % (k, v) for k, v in table] + [tail] + ([""] + outcome if outcome else [])
         message = ([first.replace(digest[:12], "**" + digest[:12] + "**")] + body + [""]
-                   + ["| %s | %s |" % (k, v) for k, v in table] + ["", tail])
+                   + ["| %s | %s |" % (k, v) for k, v in table] + ["", tail] + ([""] + outcome if outcome else []))
         self.log("answer.txt", "\n".join(plain))
         self.log("message.md", "\n".join(message))
         self.draw_idle()

@@ -65,6 +65,19 @@ public static class BridgeTool
         return (process.ExitCode, await output, await error);
     }
 
+    /// <summary>Starts the tool as a long-running process (a bridge); the caller kills and disposes it.</summary>
+    public static Process Start(IReadOnlyList<string> args)
+    {
+        var start = new ProcessStartInfo(Dotnet) { RedirectStandardOutput = false, RedirectStandardError = false, UseShellExecute = false };
+        start.ArgumentList.Add(Dll);
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        return Process.Start(start) ?? throw new InvalidOperationException("the bridge did not start");
+    }
+
     /// <summary>Runs the CLI in this process with captured output, as System.CommandLine tests do.</summary>
     public static async Task<(int ExitCode, string Output, string Error)> InvokeAsync(params string[] args)
     {
@@ -72,6 +85,15 @@ public static class BridgeTool
         var error = new StringWriter();
         var exitCode = await BridgeCli.CreateRootCommand().Parse(args).InvokeAsync(new System.CommandLine.InvocationConfiguration { Output = output, Error = error });
         return (exitCode, output.ToString(), error.ToString());
+    }
+
+    /// <summary>Asserts a CLI error: exactly one line, <c>error: …</c>, that contains <paramref name="expected"/>.</summary>
+    public static void AssertOneLineError(string error, string expected)
+    {
+        var lines = error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var line = Xunit.Assert.Single(lines);
+        Xunit.Assert.StartsWith("error: ", line, StringComparison.Ordinal);
+        Xunit.Assert.Contains(expected, line, StringComparison.Ordinal);
     }
 
     /// <summary>The first 12 hex digits of the SHA-256 of the text, as the stand-in reports it.</summary>

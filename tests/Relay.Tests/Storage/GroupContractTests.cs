@@ -52,7 +52,7 @@ public abstract class GroupContractTests : IAsyncLifetime
         var channel = NewName("ch");
         await AppendAsync(channel, 3);
 
-        await Store.JoinGroupAsync(Workspace, channel, "g", default);
+        await Store.JoinGroupAsync(Workspace, channel, "g", null, default);
         Assert.Null(await ClaimAsync(channel, "g", "m1", Now));
 
         await AppendAsync(channel, 2);
@@ -65,8 +65,52 @@ public abstract class GroupContractTests : IAsyncLifetime
 
         // Joining again does not move an existing group.
         await AppendAsync(channel, 1);
-        await Store.JoinGroupAsync(Workspace, channel, "g", default);
+        await Store.JoinGroupAsync(Workspace, channel, "g", null, default);
         Assert.Equal(6, (await ClaimAsync(channel, "g", "m1", Now))?.Event.Seq);
+    }
+
+    [Fact]
+    public async Task A_group_created_with_since_gets_the_retained_events_after_it_and_an_existing_group_ignores_since()
+    {
+        var channel = NewName("ch");
+        await AppendAsync(channel, 3);
+
+        await Store.JoinGroupAsync(Workspace, channel, "from-1", 1, default);
+        Assert.Equal([2L, 3L], await DrainAsync(channel, "from-1"));
+
+        await Store.JoinGroupAsync(Workspace, channel, "from-0", 0, default);
+        Assert.Equal([1L, 2L, 3L], await DrainAsync(channel, "from-0"));
+
+        // The group exists now: joining with since again neither replays nor moves it.
+        await Store.JoinGroupAsync(Workspace, channel, "from-0", 0, default);
+        await Store.JoinGroupAsync(Workspace, channel, "from-1", 0, default);
+        Assert.Empty(await DrainAsync(channel, "from-0"));
+        Assert.Empty(await DrainAsync(channel, "from-1"));
+
+        // A since beyond the channel's end starts at the end, so nothing later is skipped.
+        await Store.JoinGroupAsync(Workspace, channel, "ahead", 10, default);
+        await AppendAsync(channel, 1);
+        Assert.Equal([4L], await DrainAsync(channel, "ahead"));
+        Assert.Equal([4L], await DrainAsync(channel, "from-0"));
+    }
+
+    [Fact]
+    public async Task A_group_created_with_since_zero_on_a_channel_no_group_ever_joined_gets_its_first_event()
+    {
+        var channel = NewName("ch");
+        await AppendAsync(channel, 1); // pushed before anyone joined: at the channel's end it would be lost
+
+        await Store.JoinGroupAsync(Workspace, channel, "late", 0, default);
+        await Store.JoinGroupAsync(Workspace, channel, "plain", null, default);
+
+        Assert.Equal([1L], await DrainAsync(channel, "late"));
+        Assert.Empty(await DrainAsync(channel, "plain"));
+
+        // An unused channel: since 0 is simply its start.
+        var unused = NewName("ch");
+        await Store.JoinGroupAsync(Workspace, unused, "late", 0, default);
+        await AppendAsync(unused, 1);
+        Assert.Equal([1L], await DrainAsync(unused, "late"));
     }
 
     [Fact]
@@ -75,8 +119,8 @@ public abstract class GroupContractTests : IAsyncLifetime
         const int events = 300;
         var channel = NewName("ch");
         var peer = await PeerAsync();
-        await Store.JoinGroupAsync(Workspace, channel, "pool", default);
-        await peer.JoinGroupAsync(Workspace, channel, "pool", default);
+        await Store.JoinGroupAsync(Workspace, channel, "pool", null, default);
+        await peer.JoinGroupAsync(Workspace, channel, "pool", null, default);
         await Task.WhenAll(Enumerable.Range(1, events).Select(i =>
             (i % 2 == 0 ? Store : peer).AppendEventAsync(Workspace, channel, new NewChannelEvent(ChannelEventType.Message, "{}", Data: $"t{i}"), default)));
 
@@ -105,7 +149,7 @@ public abstract class GroupContractTests : IAsyncLifetime
     public async Task An_unacked_claim_is_redelivered_after_its_deadline_with_deliveries_counted()
     {
         var channel = NewName("ch");
-        await Store.JoinGroupAsync(Workspace, channel, "g", default);
+        await Store.JoinGroupAsync(Workspace, channel, "g", null, default);
         await AppendAsync(channel, 1);
         var t0 = Now;
         var timeout = TimeSpan.FromSeconds(1);
@@ -129,7 +173,7 @@ public abstract class GroupContractTests : IAsyncLifetime
     public async Task Release_makes_the_member_s_claims_claimable_at_once_oldest_first()
     {
         var channel = NewName("ch");
-        await Store.JoinGroupAsync(Workspace, channel, "g", default);
+        await Store.JoinGroupAsync(Workspace, channel, "g", null, default);
         await AppendAsync(channel, 3);
         var t0 = Now;
         for (var seq = 1; seq <= 3; seq++)
@@ -158,7 +202,7 @@ public abstract class GroupContractTests : IAsyncLifetime
     public async Task Only_the_member_holding_a_claim_can_ack_it_and_an_acked_event_never_comes_back()
     {
         var channel = NewName("ch");
-        await Store.JoinGroupAsync(Workspace, channel, "g", default);
+        await Store.JoinGroupAsync(Workspace, channel, "g", null, default);
         await AppendAsync(channel, 2);
         var t0 = Now;
         Assert.Equal(1, (await ClaimAsync(channel, "g", "m1", t0))?.Event.Seq);
@@ -178,7 +222,7 @@ public abstract class GroupContractTests : IAsyncLifetime
     public async Task Claims_of_events_that_retention_removed_are_dropped_and_the_cursor_skips_them()
     {
         var channel = NewName("ch");
-        await Store.JoinGroupAsync(Workspace, channel, "g", default);
+        await Store.JoinGroupAsync(Workspace, channel, "g", null, default);
         await AppendAsync(channel, 3);
         var t0 = Now;
         Assert.Equal(1, (await ClaimAsync(channel, "g", "m1", t0, TimeSpan.FromSeconds(1)))?.Event.Seq);
@@ -196,10 +240,10 @@ public abstract class GroupContractTests : IAsyncLifetime
         var channel = NewName("ch");
         var otherChannel = NewName("ch");
         var otherWorkspace = NewName("ws");
-        await Store.JoinGroupAsync(Workspace, channel, "g1", default);
-        await Store.JoinGroupAsync(Workspace, channel, "g2", default);
-        await Store.JoinGroupAsync(Workspace, otherChannel, "g1", default);
-        await Store.JoinGroupAsync(otherWorkspace, channel, "g1", default);
+        await Store.JoinGroupAsync(Workspace, channel, "g1", null, default);
+        await Store.JoinGroupAsync(Workspace, channel, "g2", null, default);
+        await Store.JoinGroupAsync(Workspace, otherChannel, "g1", null, default);
+        await Store.JoinGroupAsync(otherWorkspace, channel, "g1", null, default);
         await AppendAsync(channel, 2);
 
         foreach (var group in new[] { "g1", "g2" })
@@ -234,6 +278,20 @@ public abstract class GroupContractTests : IAsyncLifetime
 
     private protected Task<GroupClaim?> ClaimAsync(string channel, string group, string member, DateTimeOffset now, TimeSpan? ackTimeout = null)
         => Store.ClaimGroupEventAsync(Workspace, channel, group, member, now, ackTimeout ?? LongTimeout, default);
+
+    /// <summary>Claims and acks until the group has nothing left; returns the seqs in claim order.</summary>
+    private protected async Task<List<long>> DrainAsync(string channel, string group)
+    {
+        var seqs = new List<long>();
+        while (await ClaimAsync(channel, group, "drain", Now) is { } claim)
+        {
+            seqs.Add(claim.Event.Seq);
+            Assert.True(await Store.AckGroupEventAsync(Workspace, channel, group, "drain", claim.Event.Seq, default));
+            Assert.InRange(seqs.Count, 1, 100);
+        }
+
+        return seqs;
+    }
 
     private protected async Task AppendAsync(string channel, int count)
     {
@@ -274,7 +332,7 @@ public sealed class RedisGroupContractTests(RedisServerFixture redis) : GroupCon
     public async Task A_group_s_keys_expire_when_nobody_serves_it_and_stay_in_the_workspace_slot()
     {
         var channel = NewName("ch");
-        await Store.JoinGroupAsync(Workspace, channel, "g", default);
+        await Store.JoinGroupAsync(Workspace, channel, "g", null, default);
         await AppendAsync(channel, 1);
         Assert.NotNull(await ClaimAsync(channel, "g", "m", Now));
 
@@ -303,11 +361,11 @@ public sealed class RedisGroupContractTests(RedisServerFixture redis) : GroupCon
         await using var store = CreateRedisStore(server.ConnectionString);
         await store.InitializeAsync(default);
         var channel = NewName("ch");
-        await store.JoinGroupAsync(Workspace, channel, "g", default);
+        await store.JoinGroupAsync(Workspace, channel, "g", null, default);
 
         await server.StopAsync();
 
-        await AssertFailsFastAsync(() => store.JoinGroupAsync(Workspace, channel, "g", default));
+        await AssertFailsFastAsync(() => store.JoinGroupAsync(Workspace, channel, "g", null, default));
         await AssertFailsFastAsync(() => store.ClaimGroupEventAsync(Workspace, channel, "g", "m", Now, LongTimeout, default));
         await AssertFailsFastAsync(() => store.AckGroupEventAsync(Workspace, channel, "g", "m", 1, default));
         await AssertFailsFastAsync(() => store.ReleaseGroupMemberAsync(Workspace, channel, "g", "m", default));
@@ -320,7 +378,7 @@ public sealed class RedisGroupContractTests(RedisServerFixture redis) : GroupCon
             {
                 try
                 {
-                    await store.JoinGroupAsync(Workspace, channel, "g", default);
+                    await store.JoinGroupAsync(Workspace, channel, "g", null, default);
                     return true;
                 }
                 catch (StorageUnavailableException)

@@ -14,12 +14,17 @@ namespace CtxRelay.Relay.Storage.Redis;
 /// </summary>
 internal static class RedisGroupScripts
 {
-    /// <summary>Creates the group at the channel's current last seq when it does not exist yet.</summary>
+    /// <summary>
+    /// Creates the group when it does not exist yet: at the channel's current last seq, or at
+    /// <c>since</c> when that is given (0 or more) and lower.
+    /// </summary>
     private const string EnsureFunction = """
-        local function ensure(group, counter)
+        local function ensure(group, counter, since)
           local cursor = redis.call('HGET', group, 'cursor')
           if cursor then return cursor end
           cursor = redis.call('GET', counter) or '0'
+          local from = tonumber(since or '-1')
+          if from and from >= 0 and from < tonumber(cursor) then cursor = tostring(from) end
           redis.call('HSET', group, 'cursor', cursor)
           return cursor
         end
@@ -31,9 +36,9 @@ internal static class RedisGroupScripts
 
         """;
 
-    /// <summary>KEYS: group, claims, channel seq counter. ARGV: idle time (ms).</summary>
+    /// <summary>KEYS: group, claims, channel seq counter. ARGV: idle time (ms), since (-1: the channel's end).</summary>
     public const string Join = EnsureFunction + """
-        ensure(KEYS[1], KEYS[3])
+        ensure(KEYS[1], KEYS[3], ARGV[2])
         touch(KEYS[1], KEYS[2], ARGV[1])
         return 1
         """;

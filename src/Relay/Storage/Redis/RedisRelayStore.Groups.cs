@@ -11,12 +11,12 @@ internal sealed partial class RedisRelayStore
 {
     /// <summary>
     /// A group nobody has joined, claimed from, acked or left for this long (or twice the channel
-    /// retention age, when that is longer) is forgotten; joining again starts it at the channel's end.
+    /// retention age, when that is longer) is forgotten; joining again creates it anew (at the channel's end, or after the join's since).
     /// </summary>
     private static readonly TimeSpan MinimumGroupIdle = TimeSpan.FromDays(7);
 
-    public Task JoinGroupAsync(string workspace, string channel, string group, CancellationToken cancellationToken)
-        => Guard(JoinGroupCoreAsync(workspace, channel, group));
+    public Task JoinGroupAsync(string workspace, string channel, string group, long? since, CancellationToken cancellationToken)
+        => Guard(JoinGroupCoreAsync(workspace, channel, group, since));
 
     public Task<GroupClaim?> ClaimGroupEventAsync(string workspace, string channel, string group, string member, DateTimeOffset now, TimeSpan ackTimeout, CancellationToken cancellationToken)
         => Guard(ClaimGroupEventCoreAsync(workspace, channel, group, member, now, ackTimeout));
@@ -27,11 +27,11 @@ internal sealed partial class RedisRelayStore
     public Task ReleaseGroupMemberAsync(string workspace, string channel, string group, string member, CancellationToken cancellationToken)
         => Guard(ReleaseGroupMemberCoreAsync(workspace, channel, group, member));
 
-    private async Task JoinGroupCoreAsync(string workspace, string channel, string group)
+    private async Task JoinGroupCoreAsync(string workspace, string channel, string group, long? since)
         => await Database.ScriptEvaluateAsync(
             RedisGroupScripts.Join,
             [GroupKey(workspace, channel, group), GroupClaimsKey(workspace, channel, group), _keys.Seq(workspace, channel)],
-            [GroupIdleMilliseconds()]).ConfigureAwait(false);
+            [GroupIdleMilliseconds(), since is { } from ? from : -1]).ConfigureAwait(false);
 
     private async Task<GroupClaim?> ClaimGroupEventCoreAsync(string workspace, string channel, string group, string member, DateTimeOffset now, TimeSpan ackTimeout)
     {

@@ -284,17 +284,22 @@ internal sealed class SqliteRelayStore : IRelayStore
     public Task<IAsyncDisposable> SubscribeAsync(string workspace, string channel, Func<ChannelEvent, ValueTask> onEvent, CancellationToken cancellationToken)
         => Task.FromResult(_fanout.Subscribe(workspace, channel, onEvent));
 
-    public async Task JoinGroupAsync(string workspace, string channel, string group, CancellationToken cancellationToken)
+    public async Task JoinGroupAsync(string workspace, string channel, string group, long? since, CancellationToken cancellationToken)
     {
         await WriteAsync(async connection =>
         {
             await using var command = connection.CreateCommand();
+
+            // ("WHERE true" keeps SQLite from reading ON CONFLICT as a join constraint.)
             command.CommandText = """
                 INSERT INTO groups (workspace, channel, grp, cursor)
-                VALUES ($ws, $ch, $grp, COALESCE((SELECT last_seq FROM channels WHERE workspace = $ws AND channel = $ch), 0))
+                SELECT $ws, $ch, $grp, CASE WHEN $since IS NULL OR $since > c.last THEN c.last ELSE $since END
+                FROM (SELECT COALESCE((SELECT last_seq FROM channels WHERE workspace = $ws AND channel = $ch), 0) AS last) c
+                WHERE true
                 ON CONFLICT (workspace, channel, grp) DO NOTHING
                 """;
             AddGroupKey(command, workspace, channel, group);
+            command.Parameters.AddWithValue("$since", since is { } from ? from : DBNull.Value);
             await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }, cancellationToken).ConfigureAwait(false);
     }

@@ -1,6 +1,4 @@
-using System.Buffers;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using CtxRelay.Relay.Auth;
@@ -54,6 +52,10 @@ internal static class PayloadEndpoints
             return Problems.TooLarge(limit);
         }
         catch (PushRejectedException ex)
+        {
+            return Problems.BadRequest(ex.Message);
+        }
+        catch (JsonEnvelopeException ex)
         {
             return Problems.BadRequest(ex.Message);
         }
@@ -233,130 +235,48 @@ internal static class PayloadEndpoints
     }
 
     /// <summary>
-    /// The JSON envelope of the Python and JavaScript SDKs. The document is parsed once; the data string's
-    /// UTF-8 is taken straight from it (unescaped only when it has escapes).
+    /// The JSON envelope of the Python and JavaScript SDKs, parsed as it streams in: the data string is
+    /// unescaped straight into the spool (memory, then a temp file), so a large envelope is never held
+    /// whole in memory.
     /// </summary>
     private static async Task<PushRequest> ReadJsonPushAsync(HttpContext http, long limit, RelayOptions relay, CancellationToken cancellationToken)
     {
-        // Escaping can make the envelope larger than the data; the data limit is checked exactly below.
-        var bodyLimit = (limit * 2) + relay.MaxMetadataBytes + 4096;
+        // Escaping can make the envelope up to six times the data (\u0000); the data limit is checked exactly while it streams.
+        var bodyLimit = (limit * 6) + relay.MaxMetadataBytes + 4096;
         if (http.Request.ContentLength > bodyLimit)
         {
             throw new PayloadTooLargeException(limit);
         }
 
         SetBodyLimit(http, bodyLimit);
-
-        // One pooled buffer of the body's size, parsed in place (JsonDocument keeps no second copy of it);
-        // the data goes to the spool before the buffer returns to the pool.
-        var (buffer, length) = await ReadBodyAsync(http.Request, cancellationToken).ConfigureAwait(false);
+        JsonEnvelope envelope;
         try
         {
-            using var document = ParseEnvelope(buffer.AsMemory(0, length));
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-            {
-                throw new PushRejectedException("The JSON body must be an object: {\"data\": \"…\", \"channel\"?: \"…\", \"metadata\"?: {…}}.");
-            }
+            envelope = await JsonEnvelopeReader.ReadAsync(http.Request.Body, limit, relay.MaxMetadataBytes + 1024, TempDirectory(relay), cancellationToken).ConfigureAwait(false);
+        }
+        catch (JsonEnvelopeException ex)
+        {
+            throw new PushRejectedException(ex.Message + " Send {\"data\": \"…\"} or the payload as text/plain.");
+        }
 
-            if (!root.TryGetProperty("data", out var data) || data.ValueKind != JsonValueKind.String)
-            {
-                throw new PushRejectedException("'data' is required and must be a string (the payload text).");
-            }
-
-            var channel = root.TryGetProperty("channel", out var c) && c.ValueKind != JsonValueKind.Null
+        try
+        {
+            var channel = envelope.Member("channel") is { } c
                 ? ValidateChannel(c.ValueKind == JsonValueKind.String ? c.GetString() : throw new PushRejectedException("'channel' must be a string."))
                 : null;
-            var metadata = root.TryGetProperty("metadata", out var m) && m.ValueKind != JsonValueKind.Null
-                ? NormalizeMetadata(m.GetRawText(), relay)
-                : "{}";
-            var ttl = root.TryGetProperty("ttl_seconds", out var t) && t.ValueKind != JsonValueKind.Null
+            var metadata = envelope.Member("metadata") is { } m ? NormalizeMetadata(m.GetRawText(), relay) : "{}";
+            var ttl = envelope.Member("ttl_seconds") is { } t
                 ? ParseTtl(t.ValueKind == JsonValueKind.Number ? t.GetRawText() : throw new PushRejectedException("'ttl_seconds' must be a number."), relay)
                 : relay.DefaultTtl;
-            var encrypted = root.TryGetProperty("encrypted", out var e) && e.ValueKind == JsonValueKind.True;
-
-            var text = Utf8Value(data, limit);
-            var shape = HostedEnvelope.IsEnvelopeShaped(text) ? EnvelopeShape.PushedAsJson : EnvelopeShape.None;
-            var spool = PayloadSpool.FromBytes(text, TempDirectory(relay));
-            return new PushRequest(spool, channel, metadata, ttl, encrypted, "text/plain; charset=utf-8", shape);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
-
-    private static JsonDocument ParseEnvelope(ReadOnlyMemory<byte> body)
-    {
-        try
-        {
-            return JsonDocument.Parse(body);
-        }
-        catch (JsonException ex)
-        {
-            throw new PushRejectedException($"The body is not valid JSON ({ex.Message}). Send {{\"data\": \"…\"}} or the payload as text/plain.");
-        }
-    }
-
-    /// <summary>Reads the whole body into a buffer rented from the shared pool; the caller returns it.</summary>
-    private static async Task<(byte[] Buffer, int Length)> ReadBodyAsync(HttpRequest request, CancellationToken cancellationToken)
-    {
-        if (request.ContentLength is { } known)
-        {
-            var body = ArrayPool<byte>.Shared.Rent((int)known);
-            try
-            {
-                await request.Body.ReadExactlyAsync(body.AsMemory(0, (int)known), cancellationToken).ConfigureAwait(false);
-                return (body, (int)known);
-            }
-            catch
-            {
-                ArrayPool<byte>.Shared.Return(body);
-                throw;
-            }
-        }
-
-        // Chunked: grow as it comes (Kestrel's body limit stops it).
-        var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
-        var length = 0;
-        try
-        {
-            int read;
-            while ((read = await request.Body.ReadAsync(buffer.AsMemory(length), cancellationToken).ConfigureAwait(false)) > 0)
-            {
-                length += read;
-                if (length == buffer.Length)
-                {
-                    var larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
-                    buffer.AsSpan(0, length).CopyTo(larger);
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = larger;
-                }
-            }
-
-            return (buffer, length);
+            var encrypted = envelope.Member("encrypted") is { ValueKind: JsonValueKind.True };
+            var shape = await HostedEnvelope.ClassifyAsync(envelope.Data, EnvelopeShape.PushedAsJson, cancellationToken).ConfigureAwait(false);
+            return new PushRequest(envelope.Data, channel, metadata, ttl, encrypted, "text/plain; charset=utf-8", shape);
         }
         catch
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            await envelope.Data.DisposeAsync().ConfigureAwait(false);
             throw;
         }
-    }
-
-    private static ReadOnlySpan<byte> Utf8Value(JsonElement element, long limit)
-    {
-        var raw = JsonMarshal.GetRawUtf8Value(element); // with quotes and escapes, as in the document
-        var inner = raw[1..^1];
-        if (inner.IndexOf((byte)'\\') < 0)
-        {
-            return inner.Length > limit ? throw new PayloadTooLargeException(limit) : inner;
-        }
-
-        var unescaped = new byte[inner.Length];
-        var reader = new Utf8JsonReader(raw);
-        reader.Read();
-        var written = reader.CopyString(unescaped);
-        return written > limit ? throw new PayloadTooLargeException(limit) : unescaped.AsSpan(0, written);
     }
 
     private static void SetBodyLimit(HttpContext http, long limit)

@@ -31,29 +31,21 @@ internal sealed class PayloadSpool : IAsyncDisposable
 
     public static async Task<PayloadSpool> ReadAsync(Stream source, long limit, string tempDirectory, CancellationToken cancellationToken)
     {
-        var spool = new PayloadSpool();
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var writer = new Writer(limit, tempDirectory);
         var buffer = ArrayPool<byte>.Shared.Rent(81920);
         try
         {
             int read;
             while ((read = await source.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
             {
-                if (spool.Length + read > limit)
-                {
-                    throw new PayloadTooLargeException(limit);
-                }
-
-                hash.AppendData(buffer, 0, read);
-                await spool.WriteAsync(buffer.AsMemory(0, read), tempDirectory, cancellationToken).ConfigureAwait(false);
+                await writer.AppendAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
             }
 
-            spool.Hash = Convert.ToBase64String(hash.GetHashAndReset()).TrimEnd('=').Replace('+', '-').Replace('/', '_');
-            return spool;
+            return writer.Complete();
         }
         catch
         {
-            await spool.DisposeAsync().ConfigureAwait(false);
+            await writer.DisposeAsync().ConfigureAwait(false);
             throw;
         }
         finally
@@ -62,23 +54,40 @@ internal sealed class PayloadSpool : IAsyncDisposable
         }
     }
 
-    /// <summary>Spools bytes already in memory (a parsed JSON envelope's data); large ones go to the temp file.</summary>
-    public static PayloadSpool FromBytes(ReadOnlySpan<byte> content, string tempDirectory)
+    /// <summary>
+    /// Builds a spool from bytes appended as they are produced (the unescaped data of a streamed JSON
+    /// envelope); counts and hashes them and stops at the limit. Dispose it unless <see cref="Complete"/> was called.
+    /// </summary>
+    internal sealed class Writer(long limit, string tempDirectory) : IAsyncDisposable
     {
-        var spool = new PayloadSpool();
-        if (content.Length > MemoryThreshold)
+        private readonly PayloadSpool _spool = new();
+        private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+
+        public long Length => _spool.Length;
+
+        public ValueTask AppendAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
         {
-            spool._file = CreateTempFile(tempDirectory);
-            spool._file.Write(content); // a local file, once: not worth an async copy of the span
-        }
-        else
-        {
-            spool._memory.Write(content);
+            if (_spool.Length + data.Length > limit)
+            {
+                throw new PayloadTooLargeException(limit);
+            }
+
+            _hash.AppendData(data.Span);
+            return _spool.WriteAsync(data, tempDirectory, cancellationToken);
         }
 
-        spool.Length = content.Length;
-        spool.Hash = Convert.ToBase64String(SHA256.HashData(content)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
-        return spool;
+        public PayloadSpool Complete()
+        {
+            _spool.Hash = Convert.ToBase64String(_hash.GetHashAndReset()).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+            _hash.Dispose();
+            return _spool;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            _hash.Dispose();
+            await _spool.DisposeAsync().ConfigureAwait(false);
+        }
     }
 
     /// <summary>The spooled bytes from the start.</summary>

@@ -24,6 +24,11 @@ public sealed class SqliteStoreContractTests : StoreContractTests
     public async Task Writes_queued_while_a_commit_is_pending_share_one_commit_and_a_failing_one_fails_alone()
     {
         var duplicate = await SaveAsync("first"u8.ToArray());
+
+        // Alone in its transaction (no savepoint): the failure rolls back only itself, and the next write works.
+        await Assert.ThrowsAsync<SqliteException>(() => Store.SavePayloadAsync(duplicate with { ETag = "alone" }, new MemoryStream("alone"u8.ToArray()), default));
+        var after = await SaveAsync("after"u8.ToArray());
+        Assert.Equal(after, await Store.GetPayloadAsync(Workspace, after.Id, Now, default));
         var before = Sqlite.Commits;
 
         // Hold SQLite's write lock from another connection so the writer loop waits on BEGIN while writes queue.

@@ -490,11 +490,18 @@ internal sealed class SqliteRelayStore : IRelayStore
             {
                 connection ??= await OpenAsync(CancellationToken.None).ConfigureAwait(false);
                 await ExecuteAsync(connection, "BEGIN IMMEDIATE", CancellationToken.None).ConfigureAwait(false);
+                var first = true;
                 while (batch.Count < MaxBatch && _writes.Reader.TryRead(out var operation))
                 {
-                    if (await operation.RunAsync(connection).ConfigureAwait(false))
+                    // The first write of a transaction needs no savepoint: if it fails, the transaction holds nothing else.
+                    if (await operation.RunAsync(connection, savepoint: !first).ConfigureAwait(false))
                     {
                         batch.Add(operation);
+                        first = false;
+                    }
+                    else if (first)
+                    {
+                        await ExecuteAsync(connection, "ROLLBACK; BEGIN IMMEDIATE", CancellationToken.None).ConfigureAwait(false);
                     }
                 }
 
@@ -531,8 +538,8 @@ internal sealed class SqliteRelayStore : IRelayStore
 
     private abstract class WriteOperation
     {
-        /// <summary>Runs the write in a savepoint; false when it failed or was cancelled (and was rolled back).</summary>
-        public abstract Task<bool> RunAsync(SqliteConnection connection);
+        /// <summary>Runs the write (in a savepoint unless told not to); false when it failed or was cancelled (and what it did was rolled back).</summary>
+        public abstract Task<bool> RunAsync(SqliteConnection connection, bool savepoint);
 
         public abstract ValueTask CompleteAsync();
 
@@ -546,7 +553,7 @@ internal sealed class SqliteRelayStore : IRelayStore
 
         public Task<T> Result => _result.Task;
 
-        public override async Task<bool> RunAsync(SqliteConnection connection)
+        public override async Task<bool> RunAsync(SqliteConnection connection, bool savepoint)
         {
             if (cancellationToken.IsCancellationRequested)
             {
@@ -554,19 +561,31 @@ internal sealed class SqliteRelayStore : IRelayStore
                 return false;
             }
 
-            await ExecuteAsync(connection, "SAVEPOINT write", CancellationToken.None).ConfigureAwait(false);
+            if (savepoint)
+            {
+                await ExecuteAsync(connection, "SAVEPOINT write", CancellationToken.None).ConfigureAwait(false);
+            }
+
             try
             {
                 _value = await write(connection).ConfigureAwait(false);
             }
             catch (Exception ex)
             {
-                await ExecuteAsync(connection, "ROLLBACK TO write; RELEASE write", CancellationToken.None).ConfigureAwait(false);
+                if (savepoint)
+                {
+                    await ExecuteAsync(connection, "ROLLBACK TO write; RELEASE write", CancellationToken.None).ConfigureAwait(false);
+                }
+
                 Fail(ex);
                 return false;
             }
 
-            await ExecuteAsync(connection, "RELEASE write", CancellationToken.None).ConfigureAwait(false);
+            if (savepoint)
+            {
+                await ExecuteAsync(connection, "RELEASE write", CancellationToken.None).ConfigureAwait(false);
+            }
+
             return true;
         }
 

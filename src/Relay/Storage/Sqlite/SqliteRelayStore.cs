@@ -43,7 +43,7 @@ internal sealed class SqliteRelayStore : IRelayStore
 
     public async Task InitializeAsync(CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = await OpenAsync(cancellationToken, writer: true).ConfigureAwait(false);
         await ExecuteAsync(connection, """
             PRAGMA journal_mode = WAL;
             CREATE TABLE IF NOT EXISTS api_keys (
@@ -488,7 +488,7 @@ internal sealed class SqliteRelayStore : IRelayStore
             batch.Clear();
             try
             {
-                connection ??= await OpenAsync(CancellationToken.None).ConfigureAwait(false);
+                connection ??= await OpenAsync(CancellationToken.None, writer: true).ConfigureAwait(false);
                 await ExecuteAsync(connection, "BEGIN IMMEDIATE", CancellationToken.None).ConfigureAwait(false);
                 var first = true;
                 while (batch.Count < MaxBatch && _writes.Reader.TryRead(out var operation))
@@ -624,11 +624,19 @@ internal sealed class SqliteRelayStore : IRelayStore
             return true;
         }, cancellationToken);
 
-    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// A pooled connection. Readers need no settings (WAL readers never wait for the writer); the writer
+    /// loop's connection syncs every commit and waits out another process's write lock (the keys CLI).
+    /// </summary>
+    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken, bool writer = false)
     {
         var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await ExecuteAsync(connection, "PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000;", cancellationToken).ConfigureAwait(false);
+        if (writer)
+        {
+            await ExecuteAsync(connection, "PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000;", cancellationToken).ConfigureAwait(false);
+        }
+
         return connection;
     }
 

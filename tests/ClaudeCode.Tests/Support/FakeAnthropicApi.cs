@@ -55,6 +55,12 @@ public sealed record RecordedRequest(string Method, string Path, JsonNode? Body)
     /// <summary>The text blocks of the last user message, joined.</summary>
     public string LastUserText => string.Join("\n", LastUserBlocks.Where(b => Type(b) == "text").Select(b => b["text"]?.GetValue<string>()));
 
+    /// <summary>What the user typed: the text blocks of the last user message without Claude Code's <c>&lt;system-reminder&gt;</c> blocks.</summary>
+    public string UserPrompt => string.Join("\n", LastUserBlocks
+        .Where(b => Type(b) == "text")
+        .Select(b => b["text"]?.GetValue<string>() ?? string.Empty)
+        .Where(t => !t.TrimStart().StartsWith("<system-reminder>", StringComparison.Ordinal)));
+
     /// <summary>The tool results of the last user message, each as its text (text blocks joined).</summary>
     public IReadOnlyList<(string ToolUseId, string Content, bool IsError)> ToolResults
         => LastUserBlocks.Where(b => Type(b) == "tool_result")

@@ -50,6 +50,10 @@ internal static partial class Chrome
     [GeneratedRegex(@"\((ctrl|ctrl\+shift)\+o to expand\)\s*$", RegexOptions.IgnoreCase)]
     public static partial Regex CollapsedToolCall();
 
+    /// <summary>Claude Code's effort indicator (<c>◐ medium · /effort</c>), drawn above the prompt by the fullscreen renderer.</summary>
+    [GeneratedRegex(@"^\s*[◐◑◒◓○◔◕]\s+\p{L}+\s+·\s+/effort\s*$")]
+    public static partial Regex EffortIndicator();
+
     /// <summary>A tool call: <c>⏺ Read(src/x.cs)</c>, <c>⏺ Bash(npm test</c> (may wrap), <c>⏺ ctx - search (MCP)(q: "x")</c>.</summary>
     [GeneratedRegex(@"^\s{0,2}[⏺●]\s+[\w.:/-]+(\s+-\s+[\w.:/ -]+)?(\s*\(MCP\))?\(")]
     public static partial Regex ToolCall();
@@ -70,9 +74,9 @@ internal static partial class Chrome
     [GeneratedRegex(@"^(\s*)[│┃║](.*?)[│┃║]\s*$")]
     public static partial Regex BoxedRow();
 
-    /// <summary>A line of status rather than answer: the footer, the end-of-turn note, a collapsed tool call.</summary>
+    /// <summary>A line of status rather than answer: the footer, the end-of-turn note, a collapsed tool call, the effort indicator.</summary>
     public static bool IsStatusLine(string line)
-        => Footer().IsMatch(line) || TurnSummary().IsMatch(line) || CollapsedToolCall().IsMatch(line);
+        => Footer().IsMatch(line) || TurnSummary().IsMatch(line) || CollapsedToolCall().IsMatch(line) || EffortIndicator().IsMatch(line);
 
     public static bool IsBusy(string line)
         => SpinnerLine().IsMatch(line) || InterruptHint().IsMatch(line) || BrailleSpinner().IsMatch(line);

@@ -55,6 +55,18 @@ public sealed class ScreenTests
     }
 
     [Fact]
+    public void FullscreenRendererScreen_CleansToTheSameAnswer()
+    {
+        // The fullscreen renderer (alternate screen): the capture is the visible screen only.
+        var reading = ScreenReader.Read(VisibleScreen("fullscreen-answered.screen.txt"));
+        var cleaned = ScreenCleaner.Clean(Fixture("fullscreen-answered.screen.txt"), "SLOW Fix it");
+
+        Assert.False(reading.Busy);
+        Assert.True(reading.PromptVisible);
+        Assert.Equal(Fixture("answered.expected.txt"), cleaned);
+    }
+
+    [Fact]
     public void LongAnswer_LongerThanTheScreen_CleansToExactlyTheModelsText()
     {
         var cleaned = ScreenCleaner.Clean(Fixture("long-answer.screen.txt"), "LONG answer please");
@@ -75,6 +87,7 @@ public sealed class ScreenTests
     [InlineData("✻ Cooked for 6s · done 6:30 AM")]
     [InlineData("✻ Worked for 1m 5s")]
     [InlineData("✻ Sautéed for 0s · done 6:29 AM")]
+    [InlineData("                                                                                ◐ medium · /effort")]
     public void TurnSummary_IsStatus_NotBusy(string line)
     {
         Assert.True(Chrome.IsStatusLine(line));

@@ -150,6 +150,13 @@ public sealed class ClaudeCodeSandbox : IDisposable
         return path;
     }
 
+    /// <summary>Writes the project's <c>.claude/settings.json</c>.</summary>
+    public void WriteProjectSettings(JsonObject settings)
+    {
+        Directory.CreateDirectory(Path.Combine(ProjectDirectory, ".claude"));
+        File.WriteAllText(Path.Combine(ProjectDirectory, ".claude", "settings.json"), settings.ToJsonString());
+    }
+
     /// <summary>Runs <c>claude -p PROMPT args…</c> in the project folder; returns exit code, stdout and stderr.</summary>
     public async Task<(int ExitCode, string Output, string Error)> RunPrintAsync(string prompt, IEnumerable<string> args, CancellationToken cancellationToken)
     {

@@ -110,6 +110,12 @@ public sealed class ClaudeCodeSandbox : IDisposable
             ["DISABLE_AUTOUPDATER"] = "1",
             ["DISABLE_BUG_COMMAND"] = "1",
             ["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"] = "1",
+            // Without it a fresh config clones the official plugin marketplace from github.com in the
+            // background (and looks up downloads.claude.ai) — harmless offline, but not loopback.
+            ["CLAUDE_CODE_DISABLE_OFFICIAL_MARKETPLACE_AUTOINSTALL"] = "1",
+            // MCP servers connect before the first model request instead of in the background, so the
+            // first request already names their tools (deterministic under load; the dotnet server takes a moment).
+            ["MCP_CONNECTION_NONBLOCKING"] = "0",
             ["CLAUDE_CODE_DISABLE_TERMINAL_TITLE"] = "1",
             ["NO_PROXY"] = "127.0.0.1,localhost",
         };

@@ -222,6 +222,14 @@ internal sealed class AgentPane : IAgent
     private async Task<IReadOnlyList<string>> CaptureTaskRegionAsync(int absoluteStart, IReadOnlyList<string> anchor, CancellationToken cancellationToken)
     {
         var position = await _tmux.GetPositionAsync(Pane.PaneId, cancellationToken).ConfigureAwait(false);
+        if (position.AlternateScreen)
+        {
+            // A full-screen TUI (e.g. Claude Code's fullscreen renderer) redraws in place and keeps no
+            // scrollback: rows do not move with the output. Read the whole screen; the cleaner drops
+            // everything up to the echoed task. What scrolled off the screen is lost.
+            return await _tmux.CaptureAsync(Pane.PaneId, null, null, join: true, cancellationToken).ConfigureAwait(false);
+        }
+
         var start = absoluteStart - position.HistorySize;
         if (anchor.Count > 0)
         {

@@ -39,6 +39,21 @@ internal static partial class Chrome
     [GeneratedRegex(@"\? for shortcuts|⏵⏵|shift\+tab to cycle|Context left until auto-compact|auto-accept edits|plan mode on|bypass permissions on|Press Ctrl-C again to exit", RegexOptions.IgnoreCase)]
     public static partial Regex Footer();
 
+    /// <summary>
+    /// Claude Code's note at the end of a turn (<c>✻ Cooked for 6s · done 6:30 AM</c>, <c>✻ Worked for 1m 5s</c>):
+    /// a glyph, a word, "for" and a duration — no ellipsis, so it is not a live spinner.
+    /// </summary>
+    [GeneratedRegex(@"^\s*[·✢✳✶✻✽*]\s+\p{L}[\p{L}'’-]*\s+for\s+\d+(\.\d+)?[hms](\s*\d+(\.\d+)?[hms])*(\s+·\s.*)?\s*$")]
+    public static partial Regex TurnSummary();
+
+    /// <summary>Claude Code's collapsed tool calls: <c>Called contextrelay (ctrl+o to expand)</c>, <c>Read 2 files (ctrl+o to expand)</c>.</summary>
+    [GeneratedRegex(@"\((ctrl|ctrl\+shift)\+o to expand\)\s*$", RegexOptions.IgnoreCase)]
+    public static partial Regex CollapsedToolCall();
+
+    /// <summary>Claude Code's effort indicator (<c>◐ medium · /effort</c>), drawn above the prompt by the fullscreen renderer.</summary>
+    [GeneratedRegex(@"^\s*[◐◑◒◓○◔◕]\s+\p{L}+\s+·\s+/effort\s*$")]
+    public static partial Regex EffortIndicator();
+
     /// <summary>A tool call: <c>⏺ Read(src/x.cs)</c>, <c>⏺ Bash(npm test</c> (may wrap), <c>⏺ ctx - search (MCP)(q: "x")</c>.</summary>
     [GeneratedRegex(@"^\s{0,2}[⏺●]\s+[\w.:/-]+(\s+-\s+[\w.:/ -]+)?(\s*\(MCP\))?\(")]
     public static partial Regex ToolCall();
@@ -58,6 +73,10 @@ internal static partial class Chrome
     /// <summary>A row of a box: <c>│ content │</c>.</summary>
     [GeneratedRegex(@"^(\s*)[│┃║](.*?)[│┃║]\s*$")]
     public static partial Regex BoxedRow();
+
+    /// <summary>A line of status rather than answer: the footer, the end-of-turn note, a collapsed tool call, the effort indicator.</summary>
+    public static bool IsStatusLine(string line)
+        => Footer().IsMatch(line) || TurnSummary().IsMatch(line) || CollapsedToolCall().IsMatch(line) || EffortIndicator().IsMatch(line);
 
     public static bool IsBusy(string line)
         => SpinnerLine().IsMatch(line) || InterruptHint().IsMatch(line) || BrailleSpinner().IsMatch(line);

@@ -181,7 +181,7 @@ internal static class ScreenCleaner
             }
 
             if (Chrome.IsBusy(raw) || Chrome.ProgressBar().IsMatch(raw)
-                || Chrome.Footer().IsMatch(raw) || Chrome.EmptyPromptLine().IsMatch(raw) || Chrome.IsBorder(raw))
+                || Chrome.IsStatusLine(raw) || Chrome.EmptyPromptLine().IsMatch(raw) || Chrome.IsBorder(raw))
             {
                 continue;
             }

@@ -138,14 +138,15 @@ internal sealed class Tmux
     public async Task<PanePosition> GetPositionAsync(string paneId, CancellationToken cancellationToken = default)
     {
         var output = await RunAsync(
-            ["display-message", "-p", "-t", paneId, "#{history_size} #{cursor_y} #{pane_height} #{history_limit}"],
+            ["display-message", "-p", "-t", paneId, "#{history_size} #{cursor_y} #{pane_height} #{history_limit} #{alternate_on}"],
             cancellationToken: cancellationToken).ConfigureAwait(false);
         var parts = output.Trim().Split(' ');
         return new PanePosition(
             int.Parse(parts[0], CultureInfo.InvariantCulture),
             int.Parse(parts[1], CultureInfo.InvariantCulture),
             int.Parse(parts[2], CultureInfo.InvariantCulture),
-            int.Parse(parts[3], CultureInfo.InvariantCulture));
+            int.Parse(parts[3], CultureInfo.InvariantCulture),
+            parts.Length > 4 && parts[4] == "1");
     }
 
     /// <summary>
@@ -269,4 +270,5 @@ internal sealed record PaneInfo(string PaneId, string Session, string Window, st
 }
 
 /// <summary>Where a pane's screen sits in its history: absolute row = <see cref="HistorySize"/> + visible row.</summary>
-internal readonly record struct PanePosition(int HistorySize, int CursorY, int Height, int HistoryLimit);
+/// <param name="AlternateScreen">A full-screen program is on the alternate screen, which has no scrollback.</param>
+internal readonly record struct PanePosition(int HistorySize, int CursorY, int Height, int HistoryLimit, bool AlternateScreen = false);

@@ -22,9 +22,8 @@ public sealed class BridgeTests(RelayFixture relay, ITestOutputHelper output) : 
 
     private const string OneLineTask = "Summarise the retry policy of the HTTP client in one sentence.";
 
-    // No blank line inside: the echo stripping stops at a blank line and leaks the rest of the task into
-    // the answer (fixed by 359c8a3 on the bridge branch, "an echoed task with blank lines is dropped whole").
-    private const string MultiLineTask = "Refactor the auth module:\n- async token refresh\n- keep the public API\nThen list what changed.";
+    // With a blank line inside: the echo of the task is dropped whole, not only up to its first blank line.
+    private const string MultiLineTask = "Refactor the auth module:\n- async token refresh\n- keep the public API\n\nThen list what changed.";
 
     // Markdown the TUI renders (bold, inline code): the screen shows it without the markers; the Stop
     // hook hands over the model's message as written.

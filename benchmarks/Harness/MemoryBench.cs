@@ -6,8 +6,8 @@ namespace CtxRelay.Harness;
 /// <summary>
 /// 4. Relay RSS (/proc/PID/status): idle, with 10,000 idle WebSocket subscribers, and the peak rise while
 /// 25 MB payloads are pushed (raw body, and the JSON envelope the Python SDK sends) and pulled. Each scenario
-/// runs on a fresh relay process, so one scenario's heap does not hide another's; the peak is VmHWM reset
-/// (clear_refs) just before the scenario, and the rise is over the RSS just before it.
+/// runs on fresh relay processes (the peak rises: one per round, median), so one scenario's heap does not hide
+/// another's; the peak is VmHWM reset (clear_refs) just before the scenario, the rise is over the RSS just before it.
 /// </summary>
 internal static class MemoryBench
 {
@@ -46,7 +46,7 @@ internal static class MemoryBench
             }
         }
 
-        await PeakAsync(rig, report, "raw", $"25 MB raw-body push ×{repeats}", "≤ 1.5× payload", async http =>
+        await PeakAsync(rig, report, options.Rounds, "raw", $"25 MB raw-body push ×{repeats}", "≤ 1.5× payload", async http =>
         {
             for (var i = 0; i < repeats; i++)
             {
@@ -55,7 +55,7 @@ internal static class MemoryBench
         });
 
         var envelope = Encoding.UTF8.GetBytes("{\"data\":\"" + Encoding.ASCII.GetString(payload) + "\"}");
-        await PeakAsync(rig, report, "json", $"25 MB JSON-envelope push {{\"data\": …}} ×{repeats}", "≤ 1.5× payload", async http =>
+        await PeakAsync(rig, report, options.Rounds, "json", $"25 MB JSON-envelope push {{\"data\": …}} ×{repeats}", "≤ 1.5× payload", async http =>
         {
             for (var i = 0; i < repeats; i++)
             {
@@ -67,6 +67,7 @@ internal static class MemoryBench
         await PeakAsync(
             rig,
             report,
+            options.Rounds,
             "pull",
             $"25 MB pull ×{repeats} (rise over the RSS after its push)",
             "— (none in the issue)",
@@ -83,29 +84,38 @@ internal static class MemoryBench
             async http => id = await Rig.PushAsync(http, payload));
     }
 
-    /// <summary>Runs <paramref name="scenario"/> on a fresh relay and reports the peak RSS rise as a multiple of the payload.</summary>
-    private static async Task PeakAsync(Rig rig, Report report, string name, string measurement, string target, Func<HttpClient, Task> scenario, Func<HttpClient, Task>? before = null)
+    /// <summary>
+    /// Runs <paramref name="scenario"/> on fresh relays (one per round) and reports the median peak RSS rise as a
+    /// multiple of the payload: the peak depends on when the GC runs, so one process is one sample.
+    /// </summary>
+    private static async Task PeakAsync(Rig rig, Report report, int rounds, string name, string measurement, string target, Func<HttpClient, Task> scenario, Func<HttpClient, Task>? before = null)
     {
         Log.Line($"{rig.Engine}: memory, {measurement}");
-        await using var relay = await FreshAsync(rig, name);
-        using var http = rig.CreateHttpClient(relay);
-        var idle = ProcessMemory.Rss(relay.ProcessId);
-        if (before is not null)
+        List<double> rises = [], baselines = [];
+        for (var round = 0; round < rounds; round++)
         {
-            await before(http);
-            await Task.Delay(TimeSpan.FromSeconds(2));
+            await using var relay = await FreshAsync(rig, name);
+            using var http = rig.CreateHttpClient(relay);
+            if (before is not null)
+            {
+                await before(http);
+                await Task.Delay(TimeSpan.FromSeconds(2));
+            }
+
+            var baseline = ProcessMemory.Rss(relay.ProcessId);
+            ProcessMemory.ResetPeak(relay.ProcessId);
+            await scenario(http);
+            rises.Add(ProcessMemory.Peak(relay.ProcessId) - baseline);
+            baselines.Add(baseline);
         }
 
-        var baseline = ProcessMemory.Rss(relay.ProcessId);
-        ProcessMemory.ResetPeak(relay.ProcessId);
-        await scenario(http);
-        var rise = ProcessMemory.Peak(relay.ProcessId) - baseline;
-        var multiple = (double)rise / PayloadSize;
+        var rise = Stats.Median(rises);
+        var multiple = rise / PayloadSize;
         report.Add(new Row(
             rig.Engine,
-            $"relay peak RSS rise, {measurement}",
-            $"{Format.MiB(rise)} = {Format.Times(multiple)} payload",
-            $"before: {Format.MiB(baseline)} (idle {Format.MiB(idle)})",
+            $"relay peak RSS rise, {measurement}; median of {rises.Count} fresh relays",
+            $"{Format.MiB(rise)} = {Format.Times(multiple)} payload (range {Format.Times(rises.Min() / PayloadSize)}–{Format.Times(rises.Max() / PayloadSize)})",
+            $"RSS before: {Format.MiB(Stats.Median(baselines))}",
             multiple,
             target,
             target.StartsWith('≤') ? multiple <= 1.5 : null));

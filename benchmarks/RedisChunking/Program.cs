@@ -6,6 +6,7 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text.Json;
 using CtxRelay.Relay;
+using CtxRelay.Testing;
 using StackExchange.Redis;
 
 // How long does a tiny command wait while a 25 MB payload is saved and read back through Redis?
@@ -17,7 +18,7 @@ var size = int.Parse(Option("--size") ?? "25000000", CultureInfo.InvariantCultur
 const int Runs = 3;
 const int Window = 4;
 
-await using var localRedis = Option("--redis") is null ? await LocalRedis.StartAsync() : null;
+await using var localRedis = Option("--redis") is null ? await RedisServerProcess.StartAsync() : null;
 var connectionString = Option("--redis") ?? localRedis!.ConnectionString;
 await using var bulk = await ConnectionMultiplexer.ConnectAsync(connectionString);
 await using var other = await ConnectionMultiplexer.ConnectAsync(connectionString);
@@ -182,66 +183,3 @@ string? Option(string name)
 }
 
 internal sealed record Result(TimeSpan Elapsed, (double Max, double P99) Other, (double Max, double P99) Same);
-
-/// <summary>A throwaway redis-server on a free loopback port (no persistence).</summary>
-internal sealed class LocalRedis : IAsyncDisposable
-{
-    private readonly Process _process;
-
-    private LocalRedis(Process process, int port)
-    {
-        _process = process;
-        ConnectionString = $"127.0.0.1:{port}";
-    }
-
-    public string ConnectionString { get; }
-
-    public static async Task<LocalRedis> StartAsync()
-    {
-        int port;
-        using (var listener = new TcpListener(IPAddress.Loopback, 0))
-        {
-            listener.Start();
-            port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        }
-
-        var start = new ProcessStartInfo("redis-server") { RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var argument in new[] { "--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", string.Empty, "--appendonly", "no" })
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        Process process;
-        try
-        {
-            process = Process.Start(start)!;
-        }
-        catch (System.ComponentModel.Win32Exception ex)
-        {
-            throw new InvalidOperationException("redis-server is not on PATH: install it (apt-get install -y redis-server) or pass --redis host:port.", ex);
-        }
-
-        process.OutputDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        var redis = new LocalRedis(process, port);
-        for (var attempt = 0; ; attempt++)
-        {
-            try
-            {
-                await using var probe = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
-                return redis;
-            }
-            catch (RedisConnectionException) when (attempt < 50)
-            {
-                await Task.Delay(100);
-            }
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        _process.Kill(entireProcessTree: true);
-        await _process.WaitForExitAsync();
-        _process.Dispose();
-    }
-}

@@ -21,6 +21,31 @@ public sealed class SqliteStoreContractTests : StoreContractTests
     private SqliteRelayStore Sqlite => (SqliteRelayStore)Store;
 
     [Fact]
+    public async Task Small_payloads_served_from_memory_match_the_database_after_a_restart_and_deletes_reach_both()
+    {
+        var small = await SaveAsync("small and hot"u8.ToArray(), metadataJson: """{"k":1}""");
+        var large = await SaveAsync(new byte[(64 * 1024) + 1]);
+
+        // A second store on the same folder has nothing in memory: it reads the database, then keeps the small one.
+        await using var restarted = new SqliteRelayStore(Sqlite.DatabasePath[..^"/relay.db".Length]);
+        foreach (var store in new IRelayStore[] { Store, restarted, restarted })
+        {
+            Assert.Equal(small, await store.GetPayloadAsync(Workspace, small.Id, Now, default));
+            await using var content = await store.OpenPayloadAsync(Workspace, small.Id, Now, default);
+            Assert.Equal(small, content!.Record);
+            Assert.Equal("small and hot"u8.ToArray(), await ReadAllAsync(content.Content));
+            await using var big = await store.OpenPayloadAsync(Workspace, large.Id, Now, default);
+            Assert.Equal(large.Size, (await ReadAllAsync(big!.Content)).Length);
+            Assert.Null(await store.GetPayloadAsync("another-workspace", small.Id, Now, default));
+        }
+
+        Assert.True(await restarted.DeletePayloadAsync(Workspace, small.Id, default));
+        Assert.Null(await restarted.GetPayloadAsync(Workspace, small.Id, Now, default));
+        Assert.Null(await restarted.OpenPayloadAsync(Workspace, small.Id, Now, default));
+        Assert.Null(await restarted.GetPayloadAsync(Workspace, small.Id, small.ExpiresAt.AddSeconds(1), default));
+    }
+
+    [Fact]
     public async Task Writes_queued_while_a_commit_is_pending_share_one_commit_and_a_failing_one_fails_alone()
     {
         var duplicate = await SaveAsync("first"u8.ToArray());

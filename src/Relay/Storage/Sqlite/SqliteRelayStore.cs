@@ -19,6 +19,7 @@ internal sealed class SqliteRelayStore : IRelayStore
     private readonly LocalFanout _fanout = new();
     private const int MaxBatch = 256;
     private long _commits;
+    private readonly SmallPayloadCache _cache = new(budgetBytes: 64L * 1024 * 1024, maxPayloadBytes: 64 * 1024);
     private readonly Channel<WriteOperation> _writes = Channel.CreateUnbounded<WriteOperation>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Task _writer;
 
@@ -87,6 +88,7 @@ internal sealed class SqliteRelayStore : IRelayStore
         // Pooled, and no larger than the payload: a 1 KB push must not allocate (and zero) a 1 MiB buffer.
         var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Clamp(payload.Size, 1, ChunkSize));
         var chunkSize = Math.Min(buffer.Length, ChunkSize);
+        byte[]? small = null;
         try
         {
             await WriteAsync(async connection =>
@@ -123,6 +125,11 @@ internal sealed class SqliteRelayStore : IRelayStore
                     {
                         index.Value = chunkIndex++;
                         data.Value = filled == buffer.Length ? buffer : buffer[..filled]; // a rented array may be longer than the chunk
+                        if (chunkIndex == 1 && payload.Size <= _cache.MaxPayloadBytes && filled == payload.Size)
+                        {
+                            small = buffer[..filled];
+                        }
+
                         await chunk.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                     }
                 }
@@ -132,15 +139,49 @@ internal sealed class SqliteRelayStore : IRelayStore
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
+
+        if (small is not null)
+        {
+            _cache.Add(payload, small); // committed: from now on pulls of it need no database read
+        }
     }
 
     public async Task<PayloadRecord?> GetPayloadAsync(string workspace, string id, DateTimeOffset now, CancellationToken cancellationToken)
     {
+        if (_cache.TryGet(workspace, id, now, out var cached, out _))
+        {
+            return cached;
+        }
+
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         return await ReadRecordAsync(connection, workspace, id, now, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<PayloadContent?> OpenPayloadAsync(string workspace, string id, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        if (_cache.TryGet(workspace, id, now, out var cached, out var bytes))
+        {
+            return new PayloadContent(cached, new MemoryStream(bytes, writable: false));
+        }
+
+        var epoch = _cache.DeleteEpoch;
+        var content = await OpenStoredPayloadAsync(workspace, id, now, cancellationToken).ConfigureAwait(false);
+        if (content is null || content.Record.Size > _cache.MaxPayloadBytes)
+        {
+            return content;
+        }
+
+        // A small payload not in memory (pushed before a restart, or evicted): read it once, keep it.
+        await using (content)
+        {
+            var small = new byte[content.Record.Size];
+            await content.Content.ReadExactlyAsync(small, cancellationToken).ConfigureAwait(false);
+            _cache.AddRead(content.Record, small, epoch);
+            return new PayloadContent(content.Record, new MemoryStream(small, writable: false));
+        }
+    }
+
+    private async Task<PayloadContent?> OpenStoredPayloadAsync(string workspace, string id, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -171,7 +212,8 @@ internal sealed class SqliteRelayStore : IRelayStore
 
     public async Task<bool> DeletePayloadAsync(string workspace, string id, CancellationToken cancellationToken)
     {
-        return await WriteAsync(async connection =>
+        _cache.Remove(workspace, id);
+        var deleted = await WriteAsync(async connection =>
         {
             await using var command = connection.CreateCommand();
             command.CommandText = """
@@ -180,9 +222,11 @@ internal sealed class SqliteRelayStore : IRelayStore
                 """;
             command.Parameters.AddWithValue("$id", id);
             command.Parameters.AddWithValue("$ws", workspace);
-            var deleted = await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            return deleted > 0;
+            var rows = await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            return rows > 0;
         }, cancellationToken).ConfigureAwait(false);
+        _cache.Remove(workspace, id); // again: a read that began before the commit may have cached it
+        return deleted;
     }
 
     public async Task<long> GetStoredBytesAsync(string workspace, CancellationToken cancellationToken)
@@ -197,7 +241,7 @@ internal sealed class SqliteRelayStore : IRelayStore
 
     public async Task<int> SweepAsync(DateTimeOffset now, ChannelRetention retention, CancellationToken cancellationToken)
     {
-        return await WriteAsync(async connection =>
+        var removed = await WriteAsync(async connection =>
         {
             await using var command = connection.CreateCommand();
             command.CommandText = """
@@ -206,7 +250,7 @@ internal sealed class SqliteRelayStore : IRelayStore
                 SELECT changes();
                 """;
             command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
-            var removed = Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
+            var count = Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
 
             await using var events = connection.CreateCommand();
             events.CommandText = """
@@ -216,8 +260,10 @@ internal sealed class SqliteRelayStore : IRelayStore
             events.Parameters.AddWithValue("$oldest", (now - retention.MaxAge).ToUnixTimeMilliseconds());
             events.Parameters.AddWithValue("$max", retention.MaxEvents);
             await events.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            return removed;
+            return count;
         }, cancellationToken).ConfigureAwait(false);
+        _cache.RemoveExpired(now);
+        return removed;
     }
 
     public Task<ChannelEvent> AppendEventAsync(string workspace, string channel, NewChannelEvent channelEvent, CancellationToken cancellationToken)
@@ -459,6 +505,7 @@ internal sealed class SqliteRelayStore : IRelayStore
     {
         _writes.Writer.TryComplete();
         await _writer.ConfigureAwait(false);
+        _cache.Dispose();
         SqliteConnection.ClearAllPools();
     }
 

@@ -380,7 +380,7 @@ internal static class PayloadEndpoints
                 }
                 else
                 {
-                    await content.Content.CopyToAsync(http.Response.Body, 64 * 1024, http.RequestAborted).ConfigureAwait(false);
+                    await content.Content.CopyToAsync(http.Response.Body, 1024 * 1024, http.RequestAborted).ConfigureAwait(false); // a 1 MiB storage chunk per write
                 }
             }
         }

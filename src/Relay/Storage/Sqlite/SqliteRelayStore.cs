@@ -197,7 +197,9 @@ internal sealed class SqliteRelayStore : IRelayStore
             }
 
             var command = connection.CreateCommand();
-            command.CommandText = "SELECT data FROM chunks WHERE payload_id = $id ORDER BY idx";
+            // With the rowid selected, GetStream reads the blob incrementally (sqlite3_blob_read into the caller's buffer)
+            // instead of materialising each 1 MiB chunk as a new array.
+            command.CommandText = "SELECT data, rowid FROM chunks WHERE payload_id = $id ORDER BY idx";
             command.Parameters.AddWithValue("$id", id);
             var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, cancellationToken).ConfigureAwait(false);
             var owner = new Owner(reader, command, transaction, connection);

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Globalization;
 using System.Net.WebSockets;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Threading.Channels;
 using CtxRelay.Relay.Auth;
@@ -280,8 +281,30 @@ internal static class ChannelEndpoints
         return Results.Empty;
     }
 
+    /// <summary>
+    /// The frame of an event as every plain subscriber gets it, serialized once per event however many
+    /// subscribers it goes to (and dropped with the event).
+    /// </summary>
+    private static readonly ConditionalWeakTable<ChannelEvent, byte[]> PlainFrames = [];
+
     internal static async Task SendAsync(WebSocket socket, ArrayBufferWriter<byte> buffer, ChannelEvent channelEvent, CancellationToken cancellationToken, string? group = null, int deliveries = 0)
     {
+        if (group is null)
+        {
+            var frame = PlainFrames.GetValue(channelEvent, static e =>
+            {
+                var bytes = new ArrayBufferWriter<byte>(256);
+                using (var writer = new Utf8JsonWriter(bytes))
+                {
+                    Channels.WriteFrame(writer, e);
+                }
+
+                return bytes.WrittenSpan.ToArray();
+            });
+            await socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
         buffer.ResetWrittenCount();
         await using (var writer = new Utf8JsonWriter(buffer))
         {

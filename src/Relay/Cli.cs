@@ -18,6 +18,11 @@ internal static class Cli
         {
             return 0;
         }
+        catch (UsageException usage)
+        {
+            Console.Error.WriteLine("contextrelay-relay: " + usage.Message);
+            return 2;
+        }
         catch (Exception ex)
         {
             // One line a person can act on; never a stack trace.
@@ -29,7 +34,7 @@ internal static class Cli
     /// <summary>Turns the CLI options into host arguments (configuration keys), keeping unmatched ones.</summary>
     public static string[] HostArgs(ParseResult parse, Option<string?> urls, Option<string?> data, Option<string?> storage, Option<string?> redis)
     {
-        var args = new List<string>(parse.UnmatchedTokens);
+        var args = ConfigurationTokens(parse.UnmatchedTokens);
         Add(args, "urls", parse.GetValue(urls));
         Add(args, "Relay:DataDirectory", parse.GetValue(data) is { } dir ? Path.GetFullPath(dir) : null);
         Add(args, "Storage:Engine", parse.GetValue(storage));
@@ -62,6 +67,55 @@ internal static class Cli
         {
             yield return "--Relay:Open:AllowRemote=true";
         }
+    }
+
+    private static readonly string[] Commands = ["serve", "keys"];
+
+    /// <summary>
+    /// What the command line did not match is passed on as configuration (<c>--Relay:MaxTtl=2.00:00:00</c>,
+    /// <c>--Relay:MaxTtl 2.00:00:00</c>, <c>Relay:MaxTtl=…</c>); anything else — a mistyped command such as
+    /// <c>kyes list</c> — is an error, never a reason to start a server.
+    /// </summary>
+    private static List<string> ConfigurationTokens(IReadOnlyList<string> tokens)
+    {
+        for (var i = 0; i < tokens.Count; i++)
+        {
+            var token = tokens[i];
+            var isKey = token.StartsWith("--", StringComparison.Ordinal) || token.StartsWith('/');
+            if (isKey && !token.Contains('=', StringComparison.Ordinal) && i + 1 < tokens.Count)
+            {
+                i++; // "--Key value": the next token is the value
+            }
+            else if (!isKey && !token.Contains('=', StringComparison.Ordinal))
+            {
+                var nearest = Commands.MinBy(command => Distance(command, token))!;
+                throw new UsageException(
+                    $"unknown command or argument '{token}'"
+                    + (Distance(nearest, token) <= 2 ? $"; did you mean '{nearest}'?" : ".")
+                    + " Commands: serve, keys create|list|revoke; see --help.");
+            }
+        }
+
+        return [.. tokens];
+    }
+
+    /// <summary>Levenshtein distance, for "did you mean".</summary>
+    private static int Distance(string a, string b)
+    {
+        var row = Enumerable.Range(0, b.Length + 1).ToArray();
+        for (var i = 1; i <= a.Length; i++)
+        {
+            var diagonal = row[0];
+            row[0] = i;
+            for (var j = 1; j <= b.Length; j++)
+            {
+                var above = row[j];
+                row[j] = Math.Min(Math.Min(row[j] + 1, row[j - 1] + 1), diagonal + (a[i - 1] == b[j - 1] ? 0 : 1));
+                diagonal = above;
+            }
+        }
+
+        return row[b.Length];
     }
 
     public static async Task ServeAsync(string[] hostArgs, CancellationToken cancellationToken)
@@ -112,3 +166,6 @@ internal static class Cli
         _ => $"unexpected {ex.GetType().Name}: {ex.Message}",
     };
 }
+
+/// <summary>The command line itself is wrong: one line, exit code 2.</summary>
+internal sealed class UsageException(string message) : Exception(message);

@@ -108,6 +108,11 @@ public sealed class ProcessTests : IDisposable
         Assert.NotEqual(0, missing.ExitCode);
         Assert.Contains("--workspace", missing.StdErr + missing.StdOut, StringComparison.Ordinal);
 
+        var typo = await RelayProcess.RunCliAsync("kyes", "list", "--data", _folder.Path); // once started a server
+        Assert.Equal(2, typo.ExitCode);
+        Assert.Contains("did you mean 'keys'?", typo.StdErr, StringComparison.Ordinal);
+        Assert.Single(typo.StdErr.Trim().Split('\n'));
+
         var openToAll = await RelayProcess.RunCliAsync("serve", "--open", "--urls", $"http://0.0.0.0:{RelayProcess.FreePort()}", "--data", _folder.Path);
         Assert.Equal(1, openToAll.ExitCode);
         Assert.Contains("--open-allow-remote", openToAll.StdErr, StringComparison.Ordinal);

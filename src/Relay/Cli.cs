@@ -69,7 +69,7 @@ internal static class Cli
         }
     }
 
-    private static readonly string[] Commands = ["serve", "keys"];
+    private static readonly string[] Commands = ["serve", "keys", "workspaces", "usage"];
 
     /// <summary>
     /// What the command line did not match is passed on as configuration (<c>--Relay:MaxTtl=2.00:00:00</c>,
@@ -92,7 +92,7 @@ internal static class Cli
                 throw new UsageException(
                     $"unknown command or argument '{token}'"
                     + (Distance(nearest, token) <= 2 ? $"; did you mean '{nearest}'?" : ".")
-                    + " Commands: serve, keys create|list|revoke; see --help.");
+                    + " Commands: serve, keys create|list|revoke, workspaces list|set-plan, usage; see --help.");
             }
         }
 
@@ -142,7 +142,7 @@ internal static class Cli
         }
     }
 
-    public static async Task WithStoreAsync(string[] hostArgs, Func<IRelayStore, Task> action, CancellationToken cancellationToken)
+    public static async Task WithStoreAsync(string[] hostArgs, Func<IRelayStore, RelayOptions, Task> action, CancellationToken cancellationToken)
     {
         var configuration = new ConfigurationBuilder()
             .AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true)
@@ -153,8 +153,30 @@ internal static class Cli
         var storage = configuration.GetSection(StorageOptions.Section).Get<StorageOptions>() ?? new StorageOptions();
         await using var store = StoreFactory.Create(storage, relay, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
         await store.InitializeAsync(cancellationToken).ConfigureAwait(false);
-        await action(store).ConfigureAwait(false);
+        await action(store, relay).ConfigureAwait(false);
     }
+
+    /// <summary>The plan's configured name; an unknown one is an error that lists the plans.</summary>
+    public static string RequirePlan(RelayOptions relay, string plan)
+        => relay.Plans.Keys.FirstOrDefault(p => p.Equals(plan, StringComparison.OrdinalIgnoreCase))
+           ?? throw new UsageException($"unknown plan '{plan}'. Plans: {string.Join(", ", relay.Plans.Keys.Order(StringComparer.Ordinal))} (add more under Relay:Plans).");
+
+    /// <summary>Every workspace that has keys, a plan or (<paramref name="more"/>) usage: its plan and active keys.</summary>
+    public static async Task<IReadOnlyList<(string Name, string Plan, int ActiveKeys)>> WorkspacesAsync(IRelayStore store, RelayOptions relay, CancellationToken cancellationToken, IEnumerable<string>? more = null)
+    {
+        var keys = await store.ListKeysAsync(cancellationToken).ConfigureAwait(false);
+        var plans = await store.ListWorkspacePlansAsync(cancellationToken).ConfigureAwait(false);
+        var now = DateTimeOffset.UtcNow;
+        return [.. keys.Select(k => k.Workspace).Concat(plans.Keys).Concat(more ?? []).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).Select(name =>
+        {
+            var own = keys.Where(k => k.Workspace == name).ToList();
+            var plan = relay.PlanName(plans.GetValueOrDefault(name) ?? own.Select(k => k.Plan).FirstOrDefault(p => relay.Plans.ContainsKey(p)));
+            return (name, plan, own.Count(k => k.RevokedAt is null && !(k.ExpiresAt <= now)));
+        })];
+    }
+
+    public static string OfLimit(long used, long? limit)
+        => limit is { } l ? FormattableString.Invariant($"{used:N0} / {l:N0}") : FormattableString.Invariant($"{used:N0}");
 
     private static string Describe(Exception ex) => ex switch
     {

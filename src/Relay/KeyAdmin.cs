@@ -3,21 +3,72 @@ using CtxRelay.Relay.Storage;
 
 namespace CtxRelay.Relay;
 
+/// <summary>What a new key may do: its workspace, plan, scope, channel patterns and expiry.</summary>
+internal sealed record KeySpec(string Workspace, string? Plan = null, KeyScope Scope = KeyScope.ReadWrite, string? Channels = null, DateTimeOffset? ExpiresAt = null);
+
 /// <summary>What the <c>keys</c> commands and the first start of <c>serve</c> do.</summary>
 internal static class KeyAdmin
 {
     public const string DevWorkspace = "dev";
 
-    public static async Task<string> CreateAsync(IRelayStore store, string workspace, string plan, bool readOnly, CancellationToken cancellationToken)
+    public static Task<string> CreateAsync(IRelayStore store, string workspace, string plan, bool readOnly, CancellationToken cancellationToken)
+        => CreateAsync(store, new KeySpec(workspace, plan, readOnly ? KeyScope.ReadOnly : KeyScope.ReadWrite), cancellationToken);
+
+    /// <summary>Creates a key as <paramref name="spec"/> says and returns it (the store keeps only its hash).</summary>
+    public static async Task<string> CreateAsync(IRelayStore store, KeySpec spec, CancellationToken cancellationToken)
     {
-        if (!ApiKeys.IsValidWorkspaceName(workspace))
+        if (!ApiKeys.IsValidWorkspaceName(spec.Workspace))
         {
-            throw new ArgumentException($"'{workspace}' is not a valid workspace name: use 1–64 letters, digits, '-', '_' or '.'.", nameof(workspace));
+            throw new ArgumentException($"'{spec.Workspace}' is not a valid workspace name: use 1–64 letters, digits, '-', '_' or '.'.");
+        }
+
+        string? channels = null;
+        if (spec.Channels is not null && (channels = ChannelPatterns.Normalize(spec.Channels)) is null)
+        {
+            throw new ArgumentException($"'{spec.Channels}' are not valid channel patterns. {ChannelPatterns.Rule}");
+        }
+
+        var now = DateTimeOffset.UtcNow;
+        if (spec.ExpiresAt <= now)
+        {
+            throw new ArgumentException("The key's expiry is in the past: give a duration (30d, 12h, 90m) or a future date.");
         }
 
         var key = ApiKeys.Generate();
-        await store.CreateKeyAsync(ApiKeys.CreateRecord(key, workspace, plan, readOnly ? KeyScope.ReadOnly : KeyScope.ReadWrite, DateTimeOffset.UtcNow), cancellationToken).ConfigureAwait(false);
+        var record = ApiKeys.CreateRecord(key, spec.Workspace, spec.Plan ?? "default", spec.Scope, now) with { Channels = channels, ExpiresAt = spec.ExpiresAt };
+        await store.CreateKeyAsync(record, cancellationToken).ConfigureAwait(false);
         return key;
+    }
+
+    /// <summary>
+    /// An expiry as the command line takes it: a duration from now (<c>30d</c>, <c>12h</c>, <c>90m</c>, <c>3600s</c>)
+    /// or a date and time (<c>2027-01-31</c>, <c>2027-01-31T12:00:00Z</c>; UTC unless an offset is given).
+    /// </summary>
+    public static DateTimeOffset ParseExpiry(string text, DateTimeOffset now)
+    {
+        text = text.Trim();
+        if (text.Length > 1 && long.TryParse(text[..^1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var amount) && amount > 0)
+        {
+            TimeSpan? span = char.ToLowerInvariant(text[^1]) switch
+            {
+                'd' => TimeSpan.FromDays(amount),
+                'h' => TimeSpan.FromHours(amount),
+                'm' => TimeSpan.FromMinutes(amount),
+                's' => TimeSpan.FromSeconds(amount),
+                _ => null,
+            };
+            if (span is { } duration)
+            {
+                return now + duration;
+            }
+        }
+
+        if (DateTimeOffset.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var at))
+        {
+            return at;
+        }
+
+        throw new ArgumentException($"'{text}' is not an expiry: give a duration (30d, 12h, 90m, 3600s) or a date (2027-01-31 or 2027-01-31T12:00:00Z).");
     }
 
     /// <summary>

@@ -61,11 +61,11 @@ public static class RelayApp
         app.UseWebSockets();
         app.UseAuthentication();
         app.UseAuthorization();
-        app.UseRateLimiter();
 
         app.MapHealth();
         app.MapPayloads();
         app.MapChannels();
+        app.MapUsage();
 
         app.Lifetime.ApplicationStarted.Register(() =>
         {
@@ -92,7 +92,10 @@ public static class RelayApp
         services.AddSingleton<StoreInitializer>();
         services.AddHostedService(sp => sp.GetRequiredService<StoreInitializer>());
         services.AddHostedService<Sweeper>();
-        services.AddMemoryCache();
+        services.AddSingleton<AccessControl>();
+        services.AddHostedService(sp => sp.GetRequiredService<AccessControl>());
+        services.AddSingleton<Metering>();
+        services.AddHostedService(sp => sp.GetRequiredService<Metering>());
         services.AddDataProtection().UseEphemeralDataProtectionProvider(); // no cookies here: keep no key files
         services.AddProblemDetails(problems => problems.CustomizeProblemDetails = context =>
         {
@@ -117,8 +120,10 @@ public static class RelayApp
         services.AddAuthorizationBuilder()
             .AddPolicy(ApiKeyAuthentication.WritePolicy, policy => policy
                 .RequireAuthenticatedUser()
-                .RequireClaim(ApiKeyAuthentication.ScopeClaim, nameof(KeyScope.ReadWrite)));
-        services.AddWorkspaceRateLimits();
+                .RequireClaim(ApiKeyAuthentication.ScopeClaim, nameof(KeyScope.ReadWrite), nameof(KeyScope.PushOnly)))
+            .AddPolicy(ApiKeyAuthentication.ReadPolicy, policy => policy
+                .RequireAuthenticatedUser()
+                .RequireClaim(ApiKeyAuthentication.ScopeClaim, nameof(KeyScope.ReadWrite), nameof(KeyScope.ReadOnly)));
 
         services.AddResponseCompression(compression =>
         {

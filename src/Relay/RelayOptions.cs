@@ -63,16 +63,33 @@ public sealed class RelayOptions
     /// <summary>Open mode, for clients that never send a key (off unless enabled).</summary>
     public OpenModeOptions Open { get; set; } = new();
 
-    /// <summary>Plans by name. Keys name a plan; unknown plans fall back to <c>default</c>.</summary>
+    /// <summary>
+    /// Plans by name: the hosted product's <c>free</c>, <c>pro</c> and <c>team</c>, and <c>unlimited</c>. Configured
+    /// entries add plans or change these (<c>Relay:Plans:free:MonthlyPushes=2000</c>).
+    /// </summary>
     public Dictionary<string, PlanOptions> Plans { get; set; } = new(StringComparer.OrdinalIgnoreCase)
     {
-        ["default"] = new PlanOptions(),
-        ["free"] = new PlanOptions { RequestsPerMinute = 120, MaxPayloadBytes = 5L * 1024 * 1024, MaxStoredBytes = 100L * 1024 * 1024 },
-        ["pro"] = new PlanOptions { RequestsPerMinute = 6000, MaxStoredBytes = 50L * 1024 * 1024 * 1024 },
+        ["free"] = new PlanOptions { MonthlyPushes = 1_000, MonthlyPulls = 10_000, RequestsPerMinute = 60, MaxTtl = TimeSpan.FromHours(24), MaxStoredBytes = 100L * 1024 * 1024 },
+        ["pro"] = new PlanOptions { MonthlyPushes = 100_000, MonthlyPulls = 1_000_000, RequestsPerMinute = 600, MaxTtl = TimeSpan.FromHours(24), MaxStoredBytes = 10L * 1024 * 1024 * 1024 },
+        ["team"] = new PlanOptions { MonthlyPushes = 1_000_000, MonthlyPulls = 10_000_000, RequestsPerMinute = 6_000, MaxTtl = TimeSpan.FromHours(24), MaxStoredBytes = 100L * 1024 * 1024 * 1024 },
+        [UnlimitedPlan] = new PlanOptions(),
     };
 
-    public PlanOptions GetPlan(string name)
-        => Plans.TryGetValue(name, out var plan) ? plan : Plans.TryGetValue("default", out var fallback) ? fallback : new PlanOptions();
+    public const string UnlimitedPlan = "unlimited";
+
+    /// <summary>The plan of workspaces that were given none (self-hosting: <c>unlimited</c>).</summary>
+    [Required]
+    public string DefaultPlan { get; set; } = UnlimitedPlan;
+
+    /// <summary>The plan's name as the relay applies it: <c>default</c>, empty and unknown names mean <see cref="DefaultPlan"/>.</summary>
+    public string PlanName(string? name)
+        => !string.IsNullOrEmpty(name) && Plans.ContainsKey(name) ? name : DefaultPlan;
+
+    public PlanOptions GetPlan(string? name)
+        => Plans.TryGetValue(PlanName(name), out var plan) ? plan : new PlanOptions();
+
+    /// <summary>How often every relay checks for revoked keys and plan changes (and closes revoked keys' WebSockets).</summary>
+    public TimeSpan AccessCheckInterval { get; set; } = TimeSpan.FromSeconds(1);
 }
 
 /// <summary>
@@ -94,11 +111,20 @@ public sealed class OpenModeOptions
     public bool AllowRemote { get; set; }
 }
 
-/// <summary>Limits of a workspace plan.</summary>
+/// <summary>Limits of a workspace plan; null (or 0 for the rate) means no limit.</summary>
 public sealed class PlanOptions
 {
-    /// <summary>Requests per minute per workspace (per relay process); 0 = unlimited.</summary>
+    /// <summary>Pushes and publishes per calendar month (UTC).</summary>
+    public long? MonthlyPushes { get; set; }
+
+    /// <summary>Pulls of a payload per calendar month (UTC); peeks, HEADs and subscriptions are not counted.</summary>
+    public long? MonthlyPulls { get; set; }
+
+    /// <summary>Requests per minute per workspace, counted together by every relay sharing the store; 0 = unlimited.</summary>
     public int RequestsPerMinute { get; set; }
+
+    /// <summary>Longest time to live a push may ask for (lower than the relay's <c>MaxTtl</c>), or null.</summary>
+    public TimeSpan? MaxTtl { get; set; }
 
     /// <summary>Lower payload limit than the relay's, or null.</summary>
     public long? MaxPayloadBytes { get; set; }

@@ -1,23 +1,11 @@
 using System.Security.Claims;
-using System.Security.Cryptography;
 using System.Text.Encodings.Web;
 using CtxRelay.Relay.Internal;
 using CtxRelay.Relay.Storage;
 using Microsoft.AspNetCore.Authentication;
-using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
 
 namespace CtxRelay.Relay.Auth;
-
-/// <summary>Who is calling: the workspace and plan of the presented key.</summary>
-internal sealed record Caller(string Workspace, string Plan, KeyScope Scope, string KeyId)
-{
-    public static Caller From(ClaimsPrincipal user) => new(
-        user.FindFirstValue(ApiKeyAuthentication.WorkspaceClaim) ?? throw new InvalidOperationException("Endpoint requires authentication."),
-        user.FindFirstValue(ApiKeyAuthentication.PlanClaim) ?? "default",
-        Enum.Parse<KeyScope>(user.FindFirstValue(ApiKeyAuthentication.ScopeClaim) ?? nameof(KeyScope.ReadOnly)),
-        user.FindFirstValue(ClaimTypes.NameIdentifier) ?? string.Empty);
-}
 
 /// <summary>
 /// <c>Authorization: Bearer cr_live_…</c>: the key is hashed (SHA-256), looked up by hash, compared in
@@ -27,16 +15,19 @@ internal sealed class ApiKeyAuthentication(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory loggerFactory,
     UrlEncoder encoder,
-    IRelayStore store,
-    IMemoryCache cache,
+    AccessControl access,
     IOptions<RelayOptions> relayOptions)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, loggerFactory, encoder)
 {
     public const string SchemeName = "ApiKey";
     public const string WritePolicy = "write";
+    public const string ReadPolicy = "read";
     public const string WorkspaceClaim = "cr:workspace";
     public const string PlanClaim = "cr:plan";
     public const string ScopeClaim = "cr:scope";
+    public const string ChannelsClaim = "cr:channels";
+    public const string KeyHashClaim = "cr:key-hash";
+    public const string ExpiresClaim = "cr:expires";
     private const string FailureItem = "cr:auth-failure";
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
@@ -63,37 +54,42 @@ internal sealed class ApiKeyAuthentication(
             return Fail("That is not a ContextRelay API key: keys look like cr_live_ followed by 40 letters and digits.");
         }
 
-        var hash = ApiKeys.Hash(key);
-        var cacheKey = "key:" + Convert.ToHexString(hash);
-        if (!cache.TryGetValue(cacheKey, out ApiKeyRecord? record))
-        {
-            record = await store.FindKeyAsync(hash, Context.RequestAborted).ConfigureAwait(false);
-            var duration = relayOptions.Value.KeyCacheDuration;
-            if (record is not null && duration > TimeSpan.Zero)
-            {
-                cache.Set(cacheKey, record, duration);
-            }
-        }
-
-        if (record is null || !CryptographicOperations.FixedTimeEquals(record.Hash, hash))
+        var grant = await access.FindAsync(ApiKeys.Hash(key), Context.RequestAborted).ConfigureAwait(false);
+        if (grant is null)
         {
             return Fail("Unknown API key. Create one with 'contextrelay-relay keys create --workspace NAME'.");
         }
 
+        var record = grant.Record;
         if (record.RevokedAt is not null)
         {
             return Fail("This API key was revoked. Ask the workspace owner for a new one.");
         }
 
-        var identity = new ClaimsIdentity(
-            [
-                new Claim(ClaimTypes.NameIdentifier, record.Id),
-                new Claim(WorkspaceClaim, record.Workspace),
-                new Claim(PlanClaim, record.Plan),
-                new Claim(ScopeClaim, record.Scope.ToString()),
-            ],
-            SchemeName);
-        return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
+        if (record.ExpiresAt is { } expires && expires <= DateTimeOffset.UtcNow)
+        {
+            return Fail($"This API key expired at {expires:yyyy-MM-dd HH:mm} UTC. Ask the workspace owner for a new one.");
+        }
+
+        List<Claim> claims =
+        [
+            new Claim(ClaimTypes.NameIdentifier, record.Id),
+            new Claim(WorkspaceClaim, record.Workspace),
+            new Claim(PlanClaim, grant.Plan),
+            new Claim(ScopeClaim, record.Scope.ToString()),
+            new Claim(KeyHashClaim, Convert.ToHexString(record.Hash)),
+        ];
+        if (record.Channels is not null)
+        {
+            claims.Add(new Claim(ChannelsClaim, record.Channels));
+        }
+
+        if (record.ExpiresAt is { } expiry)
+        {
+            claims.Add(new Claim(ExpiresClaim, expiry.ToString("O", System.Globalization.CultureInfo.InvariantCulture)));
+        }
+
+        return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName)), SchemeName));
     }
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)
@@ -110,7 +106,9 @@ internal sealed class ApiKeyAuthentication(
             StatusCodes.Status403Forbidden,
             "forbidden",
             "Forbidden",
-            "This API key is read-only: it may pull, peek and subscribe but not push, publish or delete. Use a read-write key.");
+            Caller.From(Context.User).Scope == KeyScope.PushOnly
+                ? "This API key is push-only: it may push and publish but not pull, peek, delete, subscribe or read history. Use a key that may read."
+                : "This API key is read-only: it may pull, peek and subscribe but not push, publish or delete. Use a read-write key.");
 
     private AuthenticateResult Fail(string reason)
     {

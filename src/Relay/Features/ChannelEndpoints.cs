@@ -65,9 +65,9 @@ internal static class ChannelEndpoints
         var group = app.MapGroup(string.Empty).RequireAuthorization();
         group.MapPost("/publish/{channel}", PublishAsync)
             .RequireAuthorization(ApiKeyAuthentication.WritePolicy)
-            .RequireRateLimiting(RateLimits.Policy);
-        group.MapGet("/ws/{channel}", SubscribeAsync);
-        group.MapGet("/channels/{channel}/history", HistoryAsync).RequireRateLimiting(RateLimits.Policy);
+            .Metered(Metering.Pushes);
+        group.MapGet("/ws/{channel}", SubscribeAsync).RequireAuthorization(ApiKeyAuthentication.ReadPolicy);
+        group.MapGet("/channels/{channel}/history", HistoryAsync).RequireAuthorization(ApiKeyAuthentication.ReadPolicy).Metered();
     }
 
     private static async Task<Results<Accepted<PublishAnswer>, ProblemHttpResult>> PublishAsync(
@@ -80,6 +80,11 @@ internal static class ChannelEndpoints
         if (!Channels.IsValidName(channel))
         {
             return Problems.BadRequest(Channels.NameRule);
+        }
+
+        if (Caller.From(http.User).ChannelRefusal(channel) is { } refusal)
+        {
+            return Problems.Forbidden(refusal);
         }
 
         var relay = options.Value;
@@ -127,6 +132,11 @@ internal static class ChannelEndpoints
         }
 
         var caller = Caller.From(http.User);
+        if (caller.ChannelRefusal(channel) is { } refusal)
+        {
+            return Problems.Forbidden(refusal);
+        }
+
         var events = await store.ReadEventsAsync(caller.Workspace, channel, since ?? 0, Math.Clamp(limit ?? 100, 1, 1000), cancellationToken).ConfigureAwait(false);
         var buffer = new ArrayBufferWriter<byte>();
         await using (var writer = new Utf8JsonWriter(buffer))
@@ -186,6 +196,11 @@ internal static class ChannelEndpoints
         var relay = options.Value;
         var logger = loggers.CreateLogger("CtxRelay.Relay.Channels");
         var caller = Caller.From(http.User);
+        if (caller.ChannelRefusal(channel) is { } refusal)
+        {
+            return Problems.Forbidden(refusal);
+        }
+
         if (http.Request.Query["group"].FirstOrDefault() is { } group)
         {
             return await QueueGroups.ServeMemberAsync(http, store, relay, caller, channel, group, since, lifetime.ApplicationStopping, cancellationToken).ConfigureAwait(false);
@@ -216,6 +231,7 @@ internal static class ChannelEndpoints
         Log.SubscriberJoined(logger, caller.Workspace, channel, since ?? -1);
 
         using var closed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lifetime.ApplicationStopping);
+        using var session = http.RequestServices.GetRequiredService<AccessControl>().Track(caller, closed);
         var receiving = ReceiveUntilClosedAsync(socket, closed);
         var buffer = new ArrayBufferWriter<byte>();
         try
@@ -272,7 +288,7 @@ internal static class ChannelEndpoints
             if (!overflowed)
             {
                 // Answer the client's close, or tell it the relay is going away (it reconnects with since=).
-                await CloseQuietlyAsync(socket).ConfigureAwait(false);
+                await CloseQuietlyAsync(socket, session.EndReason).ConfigureAwait(false);
             }
 
             Log.SubscriberLeft(logger, caller.Workspace, channel);
@@ -318,8 +334,12 @@ internal static class ChannelEndpoints
     internal static Task CloseForStorageLossAsync(WebSocket socket)
         => socket.CloseOutputAsync(WebSocketCloseStatus.InternalServerError, "storage unavailable; reconnect", CancellationToken.None);
 
-    /// <summary>Completes the close handshake: answers a client's close, or closes with 1001 when the relay is stopping.</summary>
-    internal static async Task CloseQuietlyAsync(WebSocket socket)
+    /// <summary>
+    /// Completes the close handshake: answers a client's close, closes with 4401 when the relay ended the
+    /// session because its key was revoked or expired (<paramref name="endReason"/>), or with 1001 when the
+    /// relay is stopping.
+    /// </summary>
+    internal static async Task CloseQuietlyAsync(WebSocket socket, string? endReason = null)
     {
         if (socket.State is not (WebSocketState.Open or WebSocketState.CloseReceived))
         {
@@ -328,7 +348,9 @@ internal static class ChannelEndpoints
 
         var (status, reason) = socket.State == WebSocketState.CloseReceived
             ? (WebSocketCloseStatus.NormalClosure, "bye")
-            : (WebSocketCloseStatus.EndpointUnavailable, "relay stopping");
+            : endReason is not null
+                ? ((WebSocketCloseStatus)AccessControl.KeyRevokedCloseStatus, endReason)
+                : (WebSocketCloseStatus.EndpointUnavailable, "relay stopping");
         try
         {
             await socket.CloseOutputAsync(status, reason, CancellationToken.None).ConfigureAwait(false);

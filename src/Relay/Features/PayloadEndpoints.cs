@@ -16,11 +16,14 @@ internal static class PayloadEndpoints
 {
     public static void MapPayloads(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup(string.Empty).RequireAuthorization().RequireRateLimiting(RateLimits.Policy);
-        group.MapPost("/push", PushAsync).RequireAuthorization(ApiKeyAuthentication.WritePolicy);
-        group.MapMethods("/pull/{id}", [HttpMethods.Get, HttpMethods.Head], PullAsync);
-        group.MapDelete("/pull/{id}", DeleteAsync).RequireAuthorization(ApiKeyAuthentication.WritePolicy);
-        group.MapGet("/peek/{id}", PeekAsync);
+        var group = app.MapGroup(string.Empty).RequireAuthorization();
+        group.MapPost("/push", PushAsync).RequireAuthorization(ApiKeyAuthentication.WritePolicy).Metered(Metering.Pushes);
+        group.MapMethods("/pull/{id}", [HttpMethods.Get, HttpMethods.Head], PullAsync).RequireAuthorization(ApiKeyAuthentication.ReadPolicy).Metered(Metering.Pulls);
+        group.MapDelete("/pull/{id}", DeleteAsync)
+            .RequireAuthorization(ApiKeyAuthentication.WritePolicy)
+            .RequireAuthorization(ApiKeyAuthentication.ReadPolicy)
+            .Metered();
+        group.MapGet("/peek/{id}", PeekAsync).RequireAuthorization(ApiKeyAuthentication.ReadPolicy).Metered();
     }
 
     internal static async Task<Results<Ok<PushAnswer>, ProblemHttpResult>> PushAsync(
@@ -35,13 +38,14 @@ internal static class PayloadEndpoints
         var caller = Caller.From(http.User);
         var plan = relay.GetPlan(caller.Plan);
         var limit = Math.Min(relay.MaxPayloadBytes, plan.MaxPayloadBytes ?? long.MaxValue);
+        var maxTtl = plan.MaxTtl is { } planTtl && planTtl < relay.MaxTtl ? planTtl : relay.MaxTtl;
 
         PushRequest request;
         try
         {
             request = IsJson(http.Request)
-                ? await ReadJsonPushAsync(http, limit, relay, cancellationToken).ConfigureAwait(false)
-                : await ReadRawPushAsync(http, limit, relay, cancellationToken).ConfigureAwait(false);
+                ? await ReadJsonPushAsync(http, limit, maxTtl, relay, cancellationToken).ConfigureAwait(false)
+                : await ReadRawPushAsync(http, limit, maxTtl, relay, cancellationToken).ConfigureAwait(false);
         }
         catch (PayloadTooLargeException)
         {
@@ -64,6 +68,11 @@ internal static class PayloadEndpoints
         if (content.Length == 0)
         {
             return Problems.BadRequest("The payload is empty: send the text as 'data' (JSON) or as the request body.");
+        }
+
+        if (caller.ChannelRefusal(request.Channel) is { } refusal)
+        {
+            return Problems.Forbidden(refusal);
         }
 
         if (plan.MaxStoredBytes is { } quota)
@@ -121,6 +130,11 @@ internal static class PayloadEndpoints
                 return Problems.NotFound();
             }
 
+            if (caller.ChannelRefusal(record.Channel) is { } refusal)
+            {
+                return Problems.Forbidden(refusal);
+            }
+
             if (!HostedEnvelope.TryChoose(http.Request, record, options.Value, out var envelope, out var error))
             {
                 return Problems.BadRequest(error!);
@@ -137,6 +151,12 @@ internal static class PayloadEndpoints
             return Problems.NotFound();
         }
 
+        if (caller.ChannelRefusal(content.Record.Channel) is { } outside)
+        {
+            await content.DisposeAsync().ConfigureAwait(false);
+            return Problems.Forbidden(outside);
+        }
+
         if (!HostedEnvelope.TryChoose(http.Request, content.Record, options.Value, out var asEnvelope, out var invalid))
         {
             await content.DisposeAsync().ConfigureAwait(false);
@@ -146,9 +166,16 @@ internal static class PayloadEndpoints
         return new PayloadResult(content, asEnvelope);
     }
 
-    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(string id, HttpContext http, IRelayStore store, CancellationToken cancellationToken)
+    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(string id, HttpContext http, IRelayStore store, TimeProvider clock, CancellationToken cancellationToken)
     {
         var caller = Caller.From(http.User);
+        if (caller.Channels is not null
+            && await store.GetPayloadAsync(caller.Workspace, id, clock.GetUtcNow(), cancellationToken).ConfigureAwait(false) is { } record
+            && caller.ChannelRefusal(record.Channel) is { } refusal)
+        {
+            return Problems.Forbidden(refusal);
+        }
+
         return await store.DeletePayloadAsync(caller.Workspace, id, cancellationToken).ConfigureAwait(false)
             ? TypedResults.NoContent()
             : Problems.NotFound();
@@ -161,6 +188,11 @@ internal static class PayloadEndpoints
         if (record is null)
         {
             return Problems.NotFound();
+        }
+
+        if (caller.ChannelRefusal(record.Channel) is { } refusal)
+        {
+            return Problems.Forbidden(refusal);
         }
 
         WriteInfoHeaders(http.Response, record);
@@ -215,7 +247,7 @@ internal static class PayloadEndpoints
            && (type.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase) || type.Suffix.Equals("json", StringComparison.OrdinalIgnoreCase));
 
     /// <summary>Raw body: the payload streams to the spool; options come from the query and headers.</summary>
-    private static async Task<PushRequest> ReadRawPushAsync(HttpContext http, long limit, RelayOptions relay, CancellationToken cancellationToken)
+    private static async Task<PushRequest> ReadRawPushAsync(HttpContext http, long limit, TimeSpan maxTtl, RelayOptions relay, CancellationToken cancellationToken)
     {
         var request = http.Request;
         if (request.ContentLength > limit)
@@ -224,7 +256,7 @@ internal static class PayloadEndpoints
         }
 
         var channel = ValidateChannel(request.Query["channel"].FirstOrDefault());
-        var ttl = ParseTtl(request.Query["ttl_seconds"].FirstOrDefault() ?? request.Query["ttl"].FirstOrDefault(), relay);
+        var ttl = ParseTtl(request.Query["ttl_seconds"].FirstOrDefault() ?? request.Query["ttl"].FirstOrDefault(), relay.DefaultTtl, maxTtl);
         var encrypted = ParseBool(request.Query["encrypted"].FirstOrDefault() ?? request.Headers["X-Relay-Encrypted"].FirstOrDefault());
         var metadata = NormalizeMetadata(request.Headers["X-Relay-Metadata"].FirstOrDefault(), relay);
         SetBodyLimit(http, limit + 1);
@@ -239,7 +271,7 @@ internal static class PayloadEndpoints
     /// unescaped straight into the spool (memory, then a temp file), so a large envelope is never held
     /// whole in memory.
     /// </summary>
-    private static async Task<PushRequest> ReadJsonPushAsync(HttpContext http, long limit, RelayOptions relay, CancellationToken cancellationToken)
+    private static async Task<PushRequest> ReadJsonPushAsync(HttpContext http, long limit, TimeSpan maxTtl, RelayOptions relay, CancellationToken cancellationToken)
     {
         // Escaping can make the envelope up to six times the data (\u0000); the data limit is checked exactly while it streams.
         var bodyLimit = (limit * 6) + relay.MaxMetadataBytes + 4096;
@@ -266,8 +298,8 @@ internal static class PayloadEndpoints
                 : null;
             var metadata = envelope.Member("metadata") is { } m ? NormalizeMetadata(m.GetRawText(), relay) : "{}";
             var ttl = envelope.Member("ttl_seconds") is { } t
-                ? ParseTtl(t.ValueKind == JsonValueKind.Number ? t.GetRawText() : throw new PushRejectedException("'ttl_seconds' must be a number."), relay)
-                : relay.DefaultTtl;
+                ? ParseTtl(t.ValueKind == JsonValueKind.Number ? t.GetRawText() : throw new PushRejectedException("'ttl_seconds' must be a number."), relay.DefaultTtl, maxTtl)
+                : ParseTtl(null, relay.DefaultTtl, maxTtl);
             var encrypted = envelope.Member("encrypted") is { ValueKind: JsonValueKind.True };
             var shape = await HostedEnvelope.ClassifyAsync(envelope.Data, EnvelopeShape.PushedAsJson, cancellationToken).ConfigureAwait(false);
             return new PushRequest(envelope.Data, channel, metadata, ttl, encrypted, "text/plain; charset=utf-8", shape);
@@ -330,11 +362,11 @@ internal static class PayloadEndpoints
         return json.Trim();
     }
 
-    private static TimeSpan ParseTtl(string? value, RelayOptions relay)
+    private static TimeSpan ParseTtl(string? value, TimeSpan defaultTtl, TimeSpan maxTtl)
     {
         if (string.IsNullOrEmpty(value))
         {
-            return relay.DefaultTtl;
+            return defaultTtl < maxTtl ? defaultTtl : maxTtl;
         }
 
         if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) || seconds <= 0 || double.IsNaN(seconds))
@@ -342,9 +374,9 @@ internal static class PayloadEndpoints
             throw new PushRejectedException("'ttl_seconds' must be a positive number of seconds.");
         }
 
-        if (seconds > relay.MaxTtl.TotalSeconds)
+        if (seconds > maxTtl.TotalSeconds)
         {
-            throw new PushRejectedException($"'ttl_seconds' is at most {relay.MaxTtl.TotalSeconds:0} on this relay.");
+            throw new PushRejectedException($"'ttl_seconds' is at most {maxTtl.TotalSeconds:0} on this relay and plan.");
         }
 
         return TimeSpan.FromSeconds(seconds);

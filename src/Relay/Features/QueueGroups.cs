@@ -60,6 +60,7 @@ internal static class QueueGroups
             KeepAliveTimeout = relay.KeepAliveInterval,
         }).ConfigureAwait(false);
         using var closed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, stopping);
+        using var session = http.RequestServices.GetRequiredService<AccessControl>().Track(caller, closed);
         var inFlight = new HashSet<long>();
         var receiving = ChannelEndpoints.ReceiveUntilClosedAsync(socket, closed, frame => HandleAckAsync(frame, store, caller.Workspace, channel, group, member, inFlight, wake.Writer, closed.Token));
         var buffer = new ArrayBufferWriter<byte>();
@@ -117,7 +118,7 @@ internal static class QueueGroups
                 // The claims still expire after the ack timeout and go to another member.
             }
 
-            await ChannelEndpoints.CloseQuietlyAsync(socket).ConfigureAwait(false);
+            await ChannelEndpoints.CloseQuietlyAsync(socket, session.EndReason).ConfigureAwait(false);
         }
 
         return Results.Empty;

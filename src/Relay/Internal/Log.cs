@@ -38,4 +38,10 @@ internal static partial class Log
 
     [LoggerMessage(12, LogLevel.Warning, "Open mode is on: requests without an API key act in workspace '{Workspace}' (plan {Plan}). Anyone who can reach {Addresses} can push, pull and subscribe there")]
     public static partial void OpenMode(ILogger logger, string workspace, string plan, string addresses);
+
+    [LoggerMessage(13, LogLevel.Warning, "Could not check the store for revoked keys ({Failure}); retrying")]
+    public static partial void AccessCheckFailed(ILogger logger, string failure);
+
+    [LoggerMessage(14, LogLevel.Warning, "Could not save usage counts ({Failure}); they are kept and saved with the next batch")]
+    public static partial void UsageFlushFailed(ILogger logger, string failure);
 }

@@ -5,7 +5,7 @@ namespace CtxRelay.Relay.Internal;
 /// <summary>The relay's RFC 9457 problem documents; the type names the case, the detail says what to do.</summary>
 internal static class Problems
 {
-    private const string TypeBase = "https://contextrelay.dev/problems/";
+    public const string TypeBase = "https://contextrelay.dev/problems/";
 
     public static ProblemHttpResult BadRequest(string detail) => Create(StatusCodes.Status400BadRequest, "invalid-request", "Invalid request", detail);
 
@@ -26,6 +26,8 @@ internal static class Problems
         "storage-quota-exceeded",
         "Storage quota exceeded",
         $"This workspace holds {used:N0} of its {limit:N0} bytes of live payloads. Delete payloads you no longer need or wait until they expire.");
+
+    public static ProblemHttpResult Forbidden(string detail) => Create(StatusCodes.Status403Forbidden, "forbidden", "Forbidden", detail);
 
     public static ProblemHttpResult UpgradeRequired() => Create(
         StatusCodes.Status426UpgradeRequired,

@@ -79,7 +79,43 @@ internal interface IRelayStore : IAsyncDisposable
 
     /// <summary>Revokes the key with this id; false when there is none.</summary>
     Task<bool> RevokeKeyAsync(string keyId, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// A number that changes whenever a key is revoked or a workspace's plan is set (by any relay or the
+    /// command line), so every relay can drop what it cached about keys at once.
+    /// </summary>
+    Task<long> GetAccessRevisionAsync(CancellationToken cancellationToken);
+
+    // ---- workspaces and usage -------------------------------------------------------------------
+
+    /// <summary>Sets the plan of a workspace (<c>workspaces set-plan</c>).</summary>
+    Task SetWorkspacePlanAsync(string workspace, string plan, CancellationToken cancellationToken);
+
+    /// <summary>The plan set for the workspace, or null when none was set.</summary>
+    Task<string?> GetWorkspacePlanAsync(string workspace, CancellationToken cancellationToken);
+
+    /// <summary>Every workspace whose plan was set, with that plan.</summary>
+    Task<IReadOnlyDictionary<string, string>> ListWorkspacePlansAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Adds one to the counter unless it has reached <paramref name="limit"/>, atomically — exact under
+    /// concurrency, across relays sharing the store, and across restarts. The counter is kept at least
+    /// <paramref name="lifetime"/>.
+    /// </summary>
+    Task<UsageGrant> ConsumeUsageAsync(UsageKey key, long limit, TimeSpan lifetime, CancellationToken cancellationToken);
+
+    /// <summary>Adds the amounts (negative to give back) to the counters, without a limit.</summary>
+    Task AddUsageAsync(IReadOnlyCollection<KeyValuePair<UsageKey, long>> amounts, TimeSpan lifetime, CancellationToken cancellationToken);
+
+    /// <summary>The counters of <paramref name="period"/>, of one workspace or (null) of all.</summary>
+    Task<IReadOnlyList<KeyValuePair<UsageKey, long>>> ReadUsageAsync(string period, string? workspace, CancellationToken cancellationToken);
 }
+
+/// <summary>A usage counter: what (<c>pushes</c>, <c>pulls</c>, <c>requests</c>) a workspace did in a period (<c>2026-11</c>).</summary>
+internal readonly record struct UsageKey(string Workspace, string Meter, string Period);
+
+/// <summary>Whether a counted operation may go ahead, and the counter's value after it.</summary>
+internal readonly record struct UsageGrant(bool Allowed, long Used);
 
 internal sealed record PayloadRecord
 {
@@ -166,6 +202,9 @@ internal enum KeyScope
 
     /// <summary>Pull, peek and subscribe only.</summary>
     ReadOnly,
+
+    /// <summary>Push and publish only: it cannot read anything back.</summary>
+    PushOnly,
 }
 
 internal sealed record ApiKeyRecord
@@ -178,6 +217,12 @@ internal sealed record ApiKeyRecord
     public required string Prefix { get; init; }
     public required string Plan { get; init; }
     public KeyScope Scope { get; init; }
+
+    /// <summary>Channel patterns the key is limited to (<c>research-*,alerts</c>), or null for every channel.</summary>
+    public string? Channels { get; init; }
     public required DateTimeOffset CreatedAt { get; init; }
+
+    /// <summary>When the key stops working by itself, or null.</summary>
+    public DateTimeOffset? ExpiresAt { get; init; }
     public DateTimeOffset? RevokedAt { get; init; }
 }

@@ -16,6 +16,10 @@ namespace CtxRelay.Relay.Storage.Redis;
 /// cr:workspaces, cr:channels  sets   what SweepAsync walks ("W\nchannel" for channels)
 /// cr:keys:{k}:k:&lt;hash hex&gt;  hash   API key record
 /// cr:keys:{k}:ids           hash   key id → hash hex
+/// cr:keys:{k}:rev           string access revision: bumped by every revocation and plan change
+/// cr:keys:{k}:plans         hash   workspace → plan
+/// cr:usage:{W}:&lt;period&gt;    hash   meter → count (pushes, pulls, requests) of the period
+/// cr:usage:&lt;period&gt;        set    the workspaces counted in the period
 /// </code>
 /// </summary>
 internal sealed class RedisKeys(string prefix)
@@ -27,6 +31,14 @@ internal sealed class RedisKeys(string prefix)
     public RedisKey Channels { get; } = prefix + "channels";
 
     public RedisKey KeyIds { get; } = prefix + "keys:{k}:ids";
+
+    public RedisKey AccessRevision { get; } = prefix + "keys:{k}:rev";
+
+    public RedisKey Plans { get; } = prefix + "keys:{k}:plans";
+
+    public RedisKey Usage(string workspace, string period) => $"{Prefix}usage:{{{workspace}}}:{period}";
+
+    public RedisKey UsageWorkspaces(string period) => $"{Prefix}usage:{period}";
 
     /// <summary>The prefix of every key of the workspace (the Lua scripts append to it).</summary>
     public string WorkspacePrefix(string workspace) => $"{Prefix}ws:{{{workspace}}}:";

@@ -149,6 +149,37 @@ internal sealed partial class RedisRelayStore : IRelayStore
     public Task<bool> RevokeKeyAsync(string keyId, DateTimeOffset now, CancellationToken cancellationToken)
         => Guard(RevokeKeyCoreAsync(keyId, now));
 
+    public Task<long> GetAccessRevisionAsync(CancellationToken cancellationToken)
+        => Guard(GetAccessRevisionCoreAsync());
+
+    // ---- workspaces and usage -------------------------------------------------------------------
+
+    public Task SetWorkspacePlanAsync(string workspace, string plan, CancellationToken cancellationToken)
+    {
+        var batch = Database.CreateTransaction();
+        _ = batch.HashSetAsync(_keys.Plans, workspace, plan);
+        _ = batch.StringIncrementAsync(_keys.AccessRevision);
+        return Guard(batch.ExecuteAsync());
+    }
+
+    public Task<string?> GetWorkspacePlanAsync(string workspace, CancellationToken cancellationToken)
+        => Guard(GetWorkspacePlanCoreAsync(workspace));
+
+    public Task<IReadOnlyDictionary<string, string>> ListWorkspacePlansAsync(CancellationToken cancellationToken)
+        => Guard(ListWorkspacePlansCoreAsync());
+
+    public Task<UsageGrant> ConsumeUsageAsync(UsageKey key, long limit, TimeSpan lifetime, CancellationToken cancellationToken)
+        => Guard(ConsumeUsageCoreAsync(key, limit, lifetime));
+
+    public Task AddUsageAsync(IReadOnlyCollection<KeyValuePair<UsageKey, long>> amounts, TimeSpan lifetime, CancellationToken cancellationToken)
+        => Guard(Task.WhenAll(amounts.Select(amount => Database.ScriptEvaluateAsync(
+            RedisScripts.AddUsage,
+            [_keys.Usage(amount.Key.Workspace, amount.Key.Period), _keys.UsageWorkspaces(amount.Key.Period)],
+            [amount.Key.Meter, amount.Value, (long)lifetime.TotalMilliseconds, amount.Key.Workspace]))));
+
+    public Task<IReadOnlyList<KeyValuePair<UsageKey, long>>> ReadUsageAsync(string period, string? workspace, CancellationToken cancellationToken)
+        => Guard(ReadUsageCoreAsync(period, workspace));
+
     public async ValueTask DisposeAsync()
     {
         ChannelFeed[] feeds;
@@ -580,6 +611,8 @@ internal sealed partial class RedisRelayStore : IRelayStore
                     "plan", key.Plan,
                     "scope", (int)key.Scope,
                     "created", key.CreatedAt.ToUnixTimeMilliseconds(),
+                    "channels", key.Channels ?? string.Empty,
+                    "expires", key.ExpiresAt?.ToUnixTimeMilliseconds() ?? 0,
                 ]).ConfigureAwait(false);
         }
         catch (RedisServerException ex) when (ex.Message.Contains("exists already", StringComparison.Ordinal))
@@ -620,11 +653,47 @@ internal sealed partial class RedisRelayStore : IRelayStore
         return keys;
     }
 
+    private async Task<long> GetAccessRevisionCoreAsync()
+        => (long?)await Database.StringGetAsync(_keys.AccessRevision).ConfigureAwait(false) ?? 0;
+
+    private async Task<string?> GetWorkspacePlanCoreAsync(string workspace)
+        => await Database.HashGetAsync(_keys.Plans, workspace).ConfigureAwait(false);
+
+    private async Task<IReadOnlyDictionary<string, string>> ListWorkspacePlansCoreAsync()
+        => (await Database.HashGetAllAsync(_keys.Plans).ConfigureAwait(false)).ToDictionary(e => (string)e.Name!, e => (string)e.Value!, StringComparer.Ordinal);
+
+    private async Task<UsageGrant> ConsumeUsageCoreAsync(UsageKey key, long limit, TimeSpan lifetime)
+    {
+        var result = (RedisResult[])(await Database.ScriptEvaluateAsync(
+            RedisScripts.ConsumeUsage,
+            [_keys.Usage(key.Workspace, key.Period), _keys.UsageWorkspaces(key.Period)],
+            [key.Meter, limit, (long)lifetime.TotalMilliseconds, key.Workspace]).ConfigureAwait(false))!;
+        return new UsageGrant((long)result[0] == 1, (long)result[1]);
+    }
+
+    private async Task<IReadOnlyList<KeyValuePair<UsageKey, long>>> ReadUsageCoreAsync(string period, string? workspace)
+    {
+        var database = Database;
+        var workspaces = workspace is not null
+            ? [workspace]
+            : (await database.SetMembersAsync(_keys.UsageWorkspaces(period)).ConfigureAwait(false)).Select(w => (string)w!).Order(StringComparer.Ordinal).ToArray();
+        var rows = new List<KeyValuePair<UsageKey, long>>();
+        foreach (var name in workspaces)
+        {
+            foreach (var entry in (await database.HashGetAllAsync(_keys.Usage(name, period)).ConfigureAwait(false)).OrderBy(e => (string)e.Name!, StringComparer.Ordinal))
+            {
+                rows.Add(new(new UsageKey(name, entry.Name!, period), (long)entry.Value));
+            }
+        }
+
+        return rows;
+    }
+
     private async Task<bool> RevokeKeyCoreAsync(string keyId, DateTimeOffset now)
     {
         var revoked = await Database.ScriptEvaluateAsync(
             RedisScripts.RevokeKey,
-            [_keys.KeyIds],
+            [_keys.KeyIds, _keys.AccessRevision],
             [keyId, now.ToUnixTimeMilliseconds(), _keys.Key(string.Empty).ToString()]).ConfigureAwait(false);
         return (long)revoked == 1;
     }
@@ -643,6 +712,10 @@ internal sealed partial class RedisRelayStore : IRelayStore
             CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds((long)values["created"]),
             RevokedAt = values.TryGetValue("revoked", out var revoked)
                 ? DateTimeOffset.FromUnixTimeMilliseconds((long)revoked)
+                : null,
+            Channels = values.TryGetValue("channels", out var channels) && !channels.IsNullOrEmpty ? (string?)channels : null,
+            ExpiresAt = values.TryGetValue("expires", out var expires) && (long)expires > 0
+                ? DateTimeOffset.FromUnixTimeMilliseconds((long)expires)
                 : null,
         };
     }

@@ -126,11 +126,38 @@ internal static class RedisScripts
         return 1
         """;
 
-    /// <summary>KEYS: key ids. ARGV: id, now (unix ms), key record prefix. Keeps the first revocation time.</summary>
+    /// <summary>
+    /// KEYS: key ids, access revision. ARGV: id, now (unix ms), key record prefix. Keeps the first
+    /// revocation time; bumps the revision so every relay drops its cached keys.
+    /// </summary>
     public const string RevokeKey = """
         local hex = redis.call('HGET', KEYS[1], ARGV[1])
         if not hex or redis.call('EXISTS', ARGV[3] .. hex) == 0 then return 0 end
-        redis.call('HSETNX', ARGV[3] .. hex, 'revoked', ARGV[2])
+        if redis.call('HSETNX', ARGV[3] .. hex, 'revoked', ARGV[2]) == 1 then redis.call('INCR', KEYS[2]) end
+        return 1
+        """;
+
+    /// <summary>
+    /// KEYS: the period's counters of the workspace, the period's workspace set. ARGV: meter, limit,
+    /// lifetime (ms), workspace. Adds one unless the count has reached the limit; returns {allowed, count}.
+    /// </summary>
+    public const string ConsumeUsage = """
+        local count = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+        if count >= tonumber(ARGV[2]) then return {0, count} end
+        count = redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
+        if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[3]) then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+        redis.call('SADD', KEYS[2], ARGV[4])
+        if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[3]) then redis.call('PEXPIRE', KEYS[2], ARGV[3]) end
+        return {1, count}
+        """;
+
+    /// <summary>Same keys and ARGV as <see cref="ConsumeUsage"/> with an amount for the limit; never below zero.</summary>
+    public const string AddUsage = """
+        local count = redis.call('HINCRBY', KEYS[1], ARGV[1], ARGV[2])
+        if count < 0 then redis.call('HSET', KEYS[1], ARGV[1], 0) end
+        if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[3]) then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+        redis.call('SADD', KEYS[2], ARGV[4])
+        if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[3]) then redis.call('PEXPIRE', KEYS[2], ARGV[3]) end
         return 1
         """;
 }

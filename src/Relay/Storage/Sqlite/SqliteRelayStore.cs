@@ -22,11 +22,13 @@ internal sealed class SqliteRelayStore : IRelayStore
     private readonly SmallPayloadCache _cache = new(budgetBytes: 64L * 1024 * 1024, maxPayloadBytes: 64 * 1024);
     private readonly Channel<WriteOperation> _writes = Channel.CreateUnbounded<WriteOperation>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Task _writer;
+    private readonly SqliteUsageCounters _usage;
 
     public SqliteRelayStore(string dataDirectory)
     {
         Directory.CreateDirectory(dataDirectory);
         DatabasePath = Path.Combine(dataDirectory, "relay.db");
+        _usage = new SqliteUsageCounters(dataDirectory);
         _connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = DatabasePath,
@@ -72,14 +74,24 @@ internal sealed class SqliteRelayStore : IRelayStore
                 workspace TEXT NOT NULL, channel TEXT NOT NULL, grp TEXT NOT NULL, seq INTEGER NOT NULL,
                 member TEXT NOT NULL, deadline INTEGER NOT NULL, deliveries INTEGER NOT NULL,
                 PRIMARY KEY (workspace, channel, grp, seq));
+            CREATE TABLE IF NOT EXISTS workspaces (
+                name TEXT PRIMARY KEY, plan TEXT NOT NULL, revision INTEGER NOT NULL);
             """, cancellationToken).ConfigureAwait(false);
 
         // Data folders made before a column existed get it added (with its default) in place.
+        await AddColumnAsync(connection, "payloads", "shape", "INTEGER NOT NULL DEFAULT 0", cancellationToken).ConfigureAwait(false);
+        await AddColumnAsync(connection, "api_keys", "channels", "TEXT NULL", cancellationToken).ConfigureAwait(false);
+        await AddColumnAsync(connection, "api_keys", "expires_at", "INTEGER NULL", cancellationToken).ConfigureAwait(false);
+        await _usage.InitializeAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task AddColumnAsync(SqliteConnection connection, string table, string column, string definition, CancellationToken cancellationToken)
+    {
         await using var columns = connection.CreateCommand();
-        columns.CommandText = "SELECT COUNT(*) FROM pragma_table_info('payloads') WHERE name = 'shape'";
+        columns.CommandText = $"SELECT COUNT(*) FROM pragma_table_info('{table}') WHERE name = '{column}'";
         if (Convert.ToInt64(await columns.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture) == 0)
         {
-            await ExecuteAsync(connection, "ALTER TABLE payloads ADD COLUMN shape INTEGER NOT NULL DEFAULT 0", cancellationToken).ConfigureAwait(false);
+            await ExecuteAsync(connection, $"ALTER TABLE {table} ADD COLUMN {column} {definition}", cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -265,6 +277,7 @@ internal sealed class SqliteRelayStore : IRelayStore
             return count;
         }, cancellationToken).ConfigureAwait(false);
         _cache.RemoveExpired(now);
+        await _usage.SweepAsync(now, cancellationToken).ConfigureAwait(false);
         return removed;
     }
 
@@ -452,8 +465,8 @@ internal sealed class SqliteRelayStore : IRelayStore
         {
             await using var command = connection.CreateCommand();
             command.CommandText = """
-                INSERT INTO api_keys (id, workspace, hash, prefix, plan, scope, created_at, revoked_at)
-                VALUES ($id, $ws, $hash, $prefix, $plan, $scope, $created, NULL)
+                INSERT INTO api_keys (id, workspace, hash, prefix, plan, scope, channels, created_at, expires_at, revoked_at)
+                VALUES ($id, $ws, $hash, $prefix, $plan, $scope, $channels, $created, $expires, NULL)
                 """;
             command.Parameters.AddWithValue("$id", key.Id);
             command.Parameters.AddWithValue("$ws", key.Workspace);
@@ -461,7 +474,9 @@ internal sealed class SqliteRelayStore : IRelayStore
             command.Parameters.AddWithValue("$prefix", key.Prefix);
             command.Parameters.AddWithValue("$plan", key.Plan);
             command.Parameters.AddWithValue("$scope", (int)key.Scope);
+            command.Parameters.AddWithValue("$channels", (object?)key.Channels ?? DBNull.Value);
             command.Parameters.AddWithValue("$created", key.CreatedAt.ToUnixTimeMilliseconds());
+            command.Parameters.AddWithValue("$expires", (object?)key.ExpiresAt?.ToUnixTimeMilliseconds() ?? DBNull.Value);
             await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }, cancellationToken).ConfigureAwait(false);
     }
@@ -470,7 +485,7 @@ internal sealed class SqliteRelayStore : IRelayStore
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id, workspace, hash, prefix, plan, scope, created_at, revoked_at FROM api_keys WHERE hash = $hash";
+        command.CommandText = "SELECT id, workspace, hash, prefix, plan, scope, created_at, revoked_at, channels, expires_at FROM api_keys WHERE hash = $hash";
         command.Parameters.AddWithValue("$hash", hash);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? ReadKey(reader) : null;
@@ -480,7 +495,7 @@ internal sealed class SqliteRelayStore : IRelayStore
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id, workspace, hash, prefix, plan, scope, created_at, revoked_at FROM api_keys ORDER BY workspace, created_at";
+        command.CommandText = "SELECT id, workspace, hash, prefix, plan, scope, created_at, revoked_at, channels, expires_at FROM api_keys ORDER BY workspace, created_at";
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         var keys = new List<ApiKeyRecord>();
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -503,10 +518,65 @@ internal sealed class SqliteRelayStore : IRelayStore
         }, cancellationToken).ConfigureAwait(false);
     }
 
+    public async Task<long> GetAccessRevisionAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT (SELECT COUNT(revoked_at) FROM api_keys) + (SELECT COALESCE(SUM(revision), 0) FROM workspaces)";
+        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    public Task SetWorkspacePlanAsync(string workspace, string plan, CancellationToken cancellationToken)
+        => WriteAsync(async connection =>
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = """
+                INSERT INTO workspaces (name, plan, revision) VALUES ($ws, $plan, 1)
+                ON CONFLICT (name) DO UPDATE SET plan = $plan, revision = revision + 1
+                """;
+            command.Parameters.AddWithValue("$ws", workspace);
+            command.Parameters.AddWithValue("$plan", plan);
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }, cancellationToken);
+
+    public async Task<string?> GetWorkspacePlanAsync(string workspace, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT plan FROM workspaces WHERE name = $ws";
+        command.Parameters.AddWithValue("$ws", workspace);
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string;
+    }
+
+    public async Task<IReadOnlyDictionary<string, string>> ListWorkspacePlansAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT name, plan FROM workspaces ORDER BY name";
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var plans = new Dictionary<string, string>(StringComparer.Ordinal);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            plans[reader.GetString(0)] = reader.GetString(1);
+        }
+
+        return plans;
+    }
+
+    public Task<UsageGrant> ConsumeUsageAsync(UsageKey key, long limit, TimeSpan lifetime, CancellationToken cancellationToken)
+        => _usage.ConsumeAsync(key, limit, lifetime, cancellationToken);
+
+    public Task AddUsageAsync(IReadOnlyCollection<KeyValuePair<UsageKey, long>> amounts, TimeSpan lifetime, CancellationToken cancellationToken)
+        => _usage.AddAsync(amounts, lifetime, cancellationToken);
+
+    public Task<IReadOnlyList<KeyValuePair<UsageKey, long>>> ReadUsageAsync(string period, string? workspace, CancellationToken cancellationToken)
+        => _usage.ReadAsync(period, workspace, cancellationToken);
+
     public async ValueTask DisposeAsync()
     {
         _writes.Writer.TryComplete();
         await _writer.ConfigureAwait(false);
+        await _usage.DisposeAsync().ConfigureAwait(false);
         _cache.Dispose();
         SqliteConnection.ClearAllPools();
     }
@@ -745,6 +815,8 @@ internal sealed class SqliteRelayStore : IRelayStore
         Scope = (KeyScope)reader.GetInt32(5),
         CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6)),
         RevokedAt = reader.IsDBNull(7) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(7)),
+        Channels = reader.IsDBNull(8) ? null : reader.GetString(8),
+        ExpiresAt = reader.IsDBNull(9) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(9)),
     };
 
     private sealed class Owner(SqliteDataReader reader, SqliteCommand command, SqliteTransaction transaction, SqliteConnection connection) : IAsyncDisposable

@@ -1,0 +1,154 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using CtxRelay.Relay.Internal;
+using CtxRelay.Relay.Storage;
+using Microsoft.Extensions.Options;
+
+namespace CtxRelay.Relay.Auth;
+
+/// <summary>A key as the relay applies it: its record and the plan its workspace is on.</summary>
+internal sealed record KeyGrant(ApiKeyRecord Record, string Plan);
+
+/// <summary>
+/// Verified keys, cached briefly (<c>Relay:KeyCacheDuration</c>), and the WebSockets open under each key.
+/// Every relay checks the store's access revision every <c>Relay:AccessCheckInterval</c>: when a key was
+/// revoked or a plan changed anywhere, the cache is dropped at once and the revoked keys' WebSockets are
+/// closed (4401); WebSockets of keys that expire are closed when they expire.
+/// </summary>
+internal sealed class AccessControl(IRelayStore store, IOptions<RelayOptions> options, TimeProvider clock, ILogger<AccessControl> logger) : BackgroundService
+{
+    /// <summary>WebSocket close code for a key that was revoked or expired while the socket was open.</summary>
+    public const int KeyRevokedCloseStatus = 4401;
+
+    private readonly ConcurrentDictionary<string, (KeyGrant Grant, long Generation, DateTimeOffset Until)> _cache = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<Session, byte> _sessions = new();
+    private long _generation;
+    private long? _revision;
+
+    /// <summary>The key whose SHA-256 is <paramref name="hash"/>, revoked or not, with its workspace's plan; null when unknown.</summary>
+    public async Task<KeyGrant?> FindAsync(byte[] hash, CancellationToken cancellationToken)
+    {
+        var relay = options.Value;
+        var cacheKey = Convert.ToHexString(hash);
+        var generation = Interlocked.Read(ref _generation);
+        var now = clock.GetUtcNow();
+        if (_cache.TryGetValue(cacheKey, out var cached) && cached.Generation == generation && cached.Until > now)
+        {
+            return cached.Grant;
+        }
+
+        var record = await store.FindKeyAsync(hash, cancellationToken).ConfigureAwait(false);
+        if (record is null || !CryptographicOperations.FixedTimeEquals(record.Hash, hash))
+        {
+            return null;
+        }
+
+        var workspacePlan = await store.GetWorkspacePlanAsync(record.Workspace, cancellationToken).ConfigureAwait(false);
+        var grant = new KeyGrant(record, relay.PlanName(workspacePlan ?? record.Plan));
+        if (relay.KeyCacheDuration > TimeSpan.Zero)
+        {
+            _cache[cacheKey] = (grant, generation, now + relay.KeyCacheDuration);
+        }
+
+        return grant;
+    }
+
+    /// <summary>
+    /// Watches a WebSocket session of <paramref name="caller"/>: when its key is revoked or expires,
+    /// <paramref name="close"/> is cancelled and <see cref="Session.EndReason"/> says why.
+    /// </summary>
+    public Session Track(Caller caller, CancellationTokenSource close)
+    {
+        var session = new Session(this, caller, close);
+        if (caller.KeyHash is not null)
+        {
+            _sessions.TryAdd(session, 0);
+        }
+
+        return session;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.Value.AccessCheckInterval, clock);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+            {
+                try
+                {
+                    await CheckAsync(stoppingToken).ConfigureAwait(false);
+                }
+                catch (StorageUnavailableException ex)
+                {
+                    Log.AccessCheckFailed(logger, ex.Message);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>One check: drop the cache and re-verify open sessions when the revision moved; end expired sessions.</summary>
+    internal async Task CheckAsync(CancellationToken cancellationToken)
+    {
+        var revision = await store.GetAccessRevisionAsync(cancellationToken).ConfigureAwait(false);
+        var changed = _revision is { } last && last != revision;
+        _revision = revision;
+        if (changed)
+        {
+            Interlocked.Increment(ref _generation);
+        }
+
+        var now = clock.GetUtcNow();
+        foreach (var keyed in _sessions.Keys.GroupBy(s => s.Caller.KeyHash!, StringComparer.Ordinal))
+        {
+            if (keyed.First().Caller.ExpiresAt is { } expires && expires <= now)
+            {
+                End(keyed, "API key expired; use another key");
+                continue;
+            }
+
+            if (changed && await store.FindKeyAsync(Convert.FromHexString(keyed.Key), cancellationToken).ConfigureAwait(false) is not { RevokedAt: null })
+            {
+                End(keyed, "API key revoked; use another key");
+            }
+        }
+    }
+
+    private void End(IEnumerable<Session> sessions, string reason)
+    {
+        foreach (var session in sessions)
+        {
+            session.End(reason);
+        }
+    }
+
+    /// <summary>One open WebSocket under a key. Dispose when the socket ends.</summary>
+    internal sealed class Session(AccessControl owner, Caller caller, CancellationTokenSource close) : IDisposable
+    {
+        private string? _endReason;
+
+        public Caller Caller { get; } = caller;
+
+        /// <summary>Why the relay ended the session (key revoked or expired), or null.</summary>
+        public string? EndReason => Volatile.Read(ref _endReason);
+
+        public void End(string reason)
+        {
+            if (Interlocked.CompareExchange(ref _endReason, reason, null) is null)
+            {
+                try
+                {
+                    close.Cancel();
+                }
+                catch (ObjectDisposedException)
+                {
+                }
+            }
+        }
+
+        public void Dispose() => owner._sessions.TryRemove(this, out _);
+    }
+}

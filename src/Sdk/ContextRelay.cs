@@ -486,7 +486,12 @@ public sealed class ContextRelay : IDisposable
                     node["title"]?.GetValue<string>(),
                     node["status"]?.GetValue<int>() ?? (int)response.StatusCode,
                     node["detail"]?.GetValue<string>(),
-                    node["instance"]?.GetValue<string>());
+                    node["instance"]?.GetValue<string>())
+                {
+                    Extensions = node
+                        .Where(member => member.Key is not ("type" or "title" or "status" or "detail" or "instance") && member.Value is not null)
+                        .ToDictionary(member => member.Key, member => JsonSerializer.SerializeToElement(member.Value)),
+                };
         }
         catch (JsonException)
         {

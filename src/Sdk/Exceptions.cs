@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.Json;
 
 namespace CtxRelay;
 
@@ -37,11 +38,34 @@ public sealed class RelayNotFoundException(string message, RelayProblem? problem
 public sealed class RelayPayloadTooLargeException(string message, RelayProblem? problem = null)
     : RelayException(message, problem);
 
-/// <summary>429: the workspace is over its rate or storage quota. <see cref="RetryAfter"/> says when to try again.</summary>
+/// <summary>
+/// 429: the workspace is over its plan's monthly quota, per-minute rate or storage quota.
+/// <see cref="RetryAfter"/> and <see cref="ResetsAt"/> say when to try again; <see cref="Plan"/>,
+/// <see cref="Meter"/>, <see cref="Limit"/> and <see cref="Used"/> which limit it is.
+/// </summary>
 public sealed class RelayQuotaException(string message, RelayProblem? problem = null, TimeSpan? retryAfter = null)
     : RelayException(message, problem)
 {
     public TimeSpan? RetryAfter { get; } = retryAfter;
+
+    /// <summary>The workspace's plan (<c>free</c>, <c>pro</c>…), when the relay named it.</summary>
+    public string? Plan => Extension("plan") is { ValueKind: JsonValueKind.String } plan ? plan.GetString() : null;
+
+    /// <summary>What ran out: <c>pushes</c> or <c>pulls</c> (monthly) or <c>requests</c> (per minute).</summary>
+    public string? Meter => Extension("meter") is { ValueKind: JsonValueKind.String } meter ? meter.GetString() : null;
+
+    public long? Limit => Extension("limit") is { ValueKind: JsonValueKind.Number } limit ? limit.GetInt64() : null;
+
+    public long? Used => Extension("used") is { ValueKind: JsonValueKind.Number } used ? used.GetInt64() : null;
+
+    /// <summary>When the exhausted quota or rate resets (UTC).</summary>
+    public DateTimeOffset? ResetsAt => Extension("resets_at") is { ValueKind: JsonValueKind.String } at
+        && DateTimeOffset.TryParse(at.GetString(), System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var resets)
+            ? resets
+            : null;
+
+    private JsonElement? Extension(string name)
+        => Problem?.Extensions is { } extensions && extensions.TryGetValue(name, out var value) ? value : null;
 }
 
 /// <summary>The relay could not be reached, or answered 5xx.</summary>
@@ -56,4 +80,8 @@ public sealed class RelayDecryptionException(string message, Exception? innerExc
     : RelayException(message, null, innerException);
 
 /// <summary>An RFC 9457 problem document as the relay sent it.</summary>
-public sealed record RelayProblem(string? Type, string? Title, int Status, string? Detail, string? Instance);
+public sealed record RelayProblem(string? Type, string? Title, int Status, string? Detail, string? Instance)
+{
+    /// <summary>The document's other members (e.g. <c>plan</c>, <c>limit</c>, <c>resets_at</c> of a quota problem).</summary>
+    public IReadOnlyDictionary<string, JsonElement>? Extensions { get; init; }
+}

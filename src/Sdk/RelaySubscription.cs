@@ -122,6 +122,9 @@ public sealed class RelaySubscription : IAsyncDisposable
         throw new ObjectDisposedException(nameof(RelaySubscription), "The subscription was closed before a matching event arrived.");
     }
 
+    /// <summary>The relay's close code for a subscription whose API key was revoked or expired.</summary>
+    public const int KeyRevokedCloseStatus = 4401;
+
     internal async Task StartAsync(CancellationToken cancellationToken)
     {
         var options = _relay.Options;
@@ -134,6 +137,17 @@ public sealed class RelaySubscription : IAsyncDisposable
             Name = "contextrelay:" + Channel,
         };
         _messages = _client.MessageReceived.Subscribe(OnMessage);
+        _client.DisconnectionHappened.Subscribe(info =>
+        {
+            // 4401: the relay ended the subscription because the key was revoked or expired. Reconnecting
+            // cannot help; the consumer gets the reason instead of a silent retry loop.
+            if ((int?)info.CloseStatus == KeyRevokedCloseStatus && _client is { } client)
+            {
+                client.IsReconnectionEnabled = false;
+                _events.Writer.TryComplete(new RelayAuthException(
+                    $"The relay ended the subscription to '{Channel}': {info.CloseStatusDescription}. Use a valid API key."));
+            }
+        });
         _client.ReconnectionHappened.Subscribe(info =>
         {
             if (info.Type != ReconnectionType.Initial)

@@ -54,12 +54,13 @@ internal sealed class AccessControl(IRelayStore store, IOptions<RelayOptions> op
     }
 
     /// <summary>
-    /// Watches a WebSocket session of <paramref name="caller"/>: when its key is revoked or expires,
-    /// <paramref name="close"/> is cancelled and <see cref="Session.EndReason"/> says why.
+    /// Watches a WebSocket session of <paramref name="caller"/>: when its key is revoked or expires, the
+    /// socket is closed with <see cref="KeyRevokedCloseStatus"/> and the reason, then <paramref name="close"/>
+    /// is cancelled to end the session.
     /// </summary>
-    public Session Track(Caller caller, CancellationTokenSource close)
+    public Session Track(Caller caller, System.Net.WebSockets.WebSocket socket, CancellationTokenSource close)
     {
-        var session = new Session(this, caller, close);
+        var session = new Session(this, caller, socket, close);
         if (caller.KeyHash is not null)
         {
             _sessions.TryAdd(session, 0);
@@ -117,16 +118,16 @@ internal sealed class AccessControl(IRelayStore store, IOptions<RelayOptions> op
         }
     }
 
-    private void End(IEnumerable<Session> sessions, string reason)
+    private static void End(IEnumerable<Session> sessions, string reason)
     {
         foreach (var session in sessions)
         {
-            session.End(reason);
+            _ = session.EndAsync(reason);
         }
     }
 
     /// <summary>One open WebSocket under a key. Dispose when the socket ends.</summary>
-    internal sealed class Session(AccessControl owner, Caller caller, CancellationTokenSource close) : IDisposable
+    internal sealed class Session(AccessControl owner, Caller caller, System.Net.WebSockets.WebSocket socket, CancellationTokenSource close) : IDisposable
     {
         private string? _endReason;
 
@@ -135,17 +136,34 @@ internal sealed class AccessControl(IRelayStore store, IOptions<RelayOptions> op
         /// <summary>Why the relay ended the session (key revoked or expired), or null.</summary>
         public string? EndReason => Volatile.Read(ref _endReason);
 
-        public void End(string reason)
+        /// <summary>
+        /// Sends the close frame and lets the client answer it (cancelling a pending receive at once would
+        /// abort the socket, and the client would see a reset instead of the reason).
+        /// </summary>
+        public async Task EndAsync(string reason)
         {
-            if (Interlocked.CompareExchange(ref _endReason, reason, null) is null)
+            if (Interlocked.CompareExchange(ref _endReason, reason, null) is not null)
             {
-                try
-                {
-                    close.Cancel();
-                }
-                catch (ObjectDisposedException)
-                {
-                }
+                return;
+            }
+
+            try
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                await socket.CloseOutputAsync((System.Net.WebSockets.WebSocketCloseStatus)KeyRevokedCloseStatus, reason, timeout.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is System.Net.WebSockets.WebSocketException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
+            {
+                // Already closing or gone: ending the session is all that is left.
+            }
+
+            try
+            {
+                // The client answers the close and the session ends by itself; a client that does not is cut off.
+                close.CancelAfter(TimeSpan.FromSeconds(2));
+            }
+            catch (ObjectDisposedException)
+            {
             }
         }
 

@@ -231,7 +231,7 @@ internal static class ChannelEndpoints
         Log.SubscriberJoined(logger, caller.Workspace, channel, since ?? -1);
 
         using var closed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lifetime.ApplicationStopping);
-        using var session = http.RequestServices.GetRequiredService<AccessControl>().Track(caller, closed);
+        using var session = http.RequestServices.GetRequiredService<AccessControl>().Track(caller, socket, closed);
         var receiving = ReceiveUntilClosedAsync(socket, closed);
         var buffer = new ArrayBufferWriter<byte>();
         try

@@ -60,7 +60,7 @@ internal static class QueueGroups
             KeepAliveTimeout = relay.KeepAliveInterval,
         }).ConfigureAwait(false);
         using var closed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, stopping);
-        using var session = http.RequestServices.GetRequiredService<AccessControl>().Track(caller, closed);
+        using var session = http.RequestServices.GetRequiredService<AccessControl>().Track(caller, socket, closed);
         var inFlight = new HashSet<long>();
         var receiving = ChannelEndpoints.ReceiveUntilClosedAsync(socket, closed, frame => HandleAckAsync(frame, store, caller.Workspace, channel, group, member, inFlight, wake.Writer, closed.Token));
         var buffer = new ArrayBufferWriter<byte>();

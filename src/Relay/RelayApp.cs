@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using MinDataRate = Microsoft.AspNetCore.Server.Kestrel.Core.MinDataRate;
 using Microsoft.AspNetCore.ResponseCompression;
 using Microsoft.Extensions.Options;
 
@@ -27,13 +28,18 @@ public static class RelayApp
             builder.WebHost.UseUrls(DefaultUrl);
         }
 
+        configure?.Invoke(builder);
+        var limits = builder.Configuration.GetSection(RelayOptions.Section).Get<RelayOptions>() ?? new RelayOptions();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestHeadersTotalSize = 64 * 1024;
+            kestrel.Limits.RequestHeadersTimeout = limits.RequestHeadersTimeout;
+            kestrel.Limits.MinRequestBodyDataRate = limits.UploadGracePeriod > TimeSpan.FromSeconds(1)
+                ? new MinDataRate(limits.MinUploadBytesPerSecond, limits.UploadGracePeriod)
+                : throw new InvalidOperationException($"Relay:UploadGracePeriod is {limits.UploadGracePeriod}; it must be more than one second (e.g. 00:00:05).");
         });
-        configure?.Invoke(builder);
-        OpenMode.EnsureAllowed(builder.Configuration, builder.Configuration.GetSection(RelayOptions.Section).Get<RelayOptions>()?.Open ?? new());
+        OpenMode.EnsureAllowed(builder.Configuration, limits.Open);
         AddRelay(builder.Services, builder.Configuration);
 
         var app = builder.Build();
@@ -43,6 +49,7 @@ public static class RelayApp
             {
                 BadHttpRequestException bad => bad.StatusCode,
                 StorageUnavailableException => StatusCodes.Status503ServiceUnavailable,
+                _ when StorageFull.Is(ex) => StatusCodes.Status507InsufficientStorage,
                 _ => StatusCodes.Status500InternalServerError,
             },
         });
@@ -57,6 +64,7 @@ public static class RelayApp
 
         app.UsePathBase(RelayRoutes.VersionPrefix);
         app.UseRouting();
+        app.UseRequestGuards();
         app.UseResponseCompression();
         app.UseWebSockets();
         app.UseAuthentication();
@@ -94,6 +102,7 @@ public static class RelayApp
         services.AddHostedService<Sweeper>();
         services.AddSingleton<AccessControl>();
         services.AddHostedService(sp => sp.GetRequiredService<AccessControl>());
+        services.AddSingleton<FailedAuthThrottle>();
         services.AddSingleton<Metering>();
         services.AddHostedService(sp => sp.GetRequiredService<Metering>());
         services.AddDataProtection().UseEphemeralDataProtectionProvider(); // no cookies here: keep no key files
@@ -104,6 +113,14 @@ public static class RelayApp
             {
                 context.ProblemDetails.Type = "https://contextrelay.dev/problems/no-such-route";
                 context.ProblemDetails.Detail = RelayRoutes.NoSuchRoute(context.HttpContext.Request);
+            }
+
+            if (context.Exception is { } full && StorageFull.Is(full))
+            {
+                context.ProblemDetails.Type = "https://contextrelay.dev/problems/storage-full";
+                context.ProblemDetails.Title = "Insufficient storage";
+                context.ProblemDetails.Detail = "The relay's storage is full, so nothing was stored. Retry later, push less, or ask the operator to free space.";
+                context.HttpContext.Response.Headers.RetryAfter = "30";
             }
 
             if (context.Exception is StorageUnavailableException unavailable)

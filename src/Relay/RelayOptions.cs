@@ -88,6 +88,26 @@ public sealed class RelayOptions
     public PlanOptions GetPlan(string? name)
         => Plans.TryGetValue(PlanName(name), out var plan) ? plan : new PlanOptions();
 
+    /// <summary>How long a client may take to send a request's headers (slowloris); then the connection is closed.</summary>
+    public TimeSpan RequestHeadersTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Slowest upload accepted, in bytes per second, after <see cref="UploadGracePeriod"/>; a slower (slow-drip)
+    /// upload is cut off with 408 and nothing is stored.
+    /// </summary>
+    [Range(1, int.MaxValue)]
+    public int MinUploadBytesPerSecond { get; set; } = 240;
+
+    public TimeSpan UploadGracePeriod { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Bad API keys one client address may present per minute before its keyed requests answer 429; 0 = no limit.</summary>
+    [Range(0, int.MaxValue)]
+    public int FailedAuthLimit { get; set; } = 30;
+
+    /// <summary>WebSockets one API key may hold open on one relay; more are refused with 429.</summary>
+    [Range(1, int.MaxValue)]
+    public int MaxWebSocketsPerKey { get; set; } = 1000;
+
     /// <summary>How often every relay checks for revoked keys and plan changes (and closes revoked keys' WebSockets).</summary>
     public TimeSpan AccessCheckInterval { get; set; } = TimeSpan.FromSeconds(1);
 }
@@ -143,6 +163,12 @@ public sealed class StorageOptions
 
     /// <summary>StackExchange.Redis configuration string, for the redis engine.</summary>
     public string? Redis { get; set; }
+
+    /// <summary>
+    /// Largest size of the embedded engine's database, in bytes (null: as large as the disk allows). A push that
+    /// would grow it beyond answers 507, like a full disk.
+    /// </summary>
+    public long? SqliteMaxBytes { get; set; }
 
     /// <summary>Key prefix in Redis, so several relay deployments can share one server.</summary>
     public string RedisPrefix { get; set; } = "cr:";

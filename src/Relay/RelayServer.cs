@@ -23,10 +23,15 @@ public sealed class RelayServer : IAsyncDisposable
     public IServiceProvider Services => _app.Services;
 
     /// <summary>Starts a relay with configuration overrides (keys as in appsettings: <c>Relay:MaxPayloadBytes</c>).</summary>
-    public static async Task<RelayServer> StartAsync(IDictionary<string, string?>? settings = null, CancellationToken cancellationToken = default)
+    public static Task<RelayServer> StartAsync(IDictionary<string, string?>? settings = null, CancellationToken cancellationToken = default)
+        => StartAsync(settings, configure: null, cancellationToken);
+
+    /// <summary>Starts a relay with configuration overrides and further setup of its host (e.g. a logging provider).</summary>
+    public static async Task<RelayServer> StartAsync(IDictionary<string, string?>? settings, Action<WebApplicationBuilder>? configure, CancellationToken cancellationToken = default)
     {
         var app = RelayApp.Build([], builder =>
         {
+            configure?.Invoke(builder);
             builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { [WebHostDefaults.ServerUrlsKey] = "http://127.0.0.1:0" });
             if (settings is not null)
             {

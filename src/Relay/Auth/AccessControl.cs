@@ -22,6 +22,7 @@ internal sealed class AccessControl(IRelayStore store, IOptions<RelayOptions> op
 
     private readonly ConcurrentDictionary<string, (KeyGrant Grant, long Generation, DateTimeOffset Until)> _cache = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Session, byte> _sessions = new();
+    private readonly ConcurrentDictionary<string, int> _perKey = new(StringComparer.Ordinal);
     private long _generation;
     private long? _revision;
 
@@ -54,19 +55,35 @@ internal sealed class AccessControl(IRelayStore store, IOptions<RelayOptions> op
     }
 
     /// <summary>
-    /// Watches a WebSocket session of <paramref name="caller"/>: when its key is revoked or expires, the
-    /// socket is closed with <see cref="KeyRevokedCloseStatus"/> and the reason, then <paramref name="close"/>
-    /// is cancelled to end the session.
+    /// Opens a WebSocket session of <paramref name="caller"/>, or returns null when its key holds
+    /// <c>Relay:MaxWebSocketsPerKey</c> sessions on this relay already. Once the socket is accepted,
+    /// <see cref="Session.Attach"/> it: when the key is revoked or expires, the socket is closed with
+    /// <see cref="KeyRevokedCloseStatus"/> and the reason, and the session ends.
     /// </summary>
-    public Session Track(Caller caller, System.Net.WebSockets.WebSocket socket, CancellationTokenSource close)
+    public Session? TryOpen(Caller caller)
     {
-        var session = new Session(this, caller, socket, close);
+        var holder = caller.KeyHash ?? caller.KeyId;
+        if (_perKey.AddOrUpdate(holder, 1, static (_, count) => count + 1) > options.Value.MaxWebSocketsPerKey)
+        {
+            Release(holder);
+            return null;
+        }
+
+        var session = new Session(this, caller, holder);
         if (caller.KeyHash is not null)
         {
             _sessions.TryAdd(session, 0);
         }
 
         return session;
+    }
+
+    private void Release(string holder)
+    {
+        if (_perKey.AddOrUpdate(holder, 0, static (_, count) => count - 1) <= 0)
+        {
+            _perKey.TryRemove(new KeyValuePair<string, int>(holder, 0));
+        }
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -80,8 +97,9 @@ internal sealed class AccessControl(IRelayStore store, IOptions<RelayOptions> op
                 {
                     await CheckAsync(stoppingToken).ConfigureAwait(false);
                 }
-                catch (StorageUnavailableException ex)
+                catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
                 {
+                    // A failed check (storage down, a busy database) is retried at the next tick; it must never stop the relay.
                     Log.AccessCheckFailed(logger, ex.Message);
                 }
             }
@@ -95,7 +113,7 @@ internal sealed class AccessControl(IRelayStore store, IOptions<RelayOptions> op
     internal async Task CheckAsync(CancellationToken cancellationToken)
     {
         var revision = await store.GetAccessRevisionAsync(cancellationToken).ConfigureAwait(false);
-        var changed = _revision is { } last && last != revision;
+        var changed = _revision != revision; // the first check knows no baseline: it re-verifies what is open
         _revision = revision;
         if (changed)
         {
@@ -127,9 +145,12 @@ internal sealed class AccessControl(IRelayStore store, IOptions<RelayOptions> op
     }
 
     /// <summary>One open WebSocket under a key. Dispose when the socket ends.</summary>
-    internal sealed class Session(AccessControl owner, Caller caller, System.Net.WebSockets.WebSocket socket, CancellationTokenSource close) : IDisposable
+    internal sealed class Session(AccessControl owner, Caller caller, string holder) : IDisposable
     {
         private string? _endReason;
+        private System.Net.WebSockets.WebSocket? _socket;
+        private CancellationTokenSource? _close;
+        private int _disposed;
 
         public Caller Caller { get; } = caller;
 
@@ -142,9 +163,9 @@ internal sealed class AccessControl(IRelayStore store, IOptions<RelayOptions> op
         /// </summary>
         public async Task EndAsync(string reason)
         {
-            if (Interlocked.CompareExchange(ref _endReason, reason, null) is not null)
+            if (Interlocked.CompareExchange(ref _endReason, reason, null) is not null || Volatile.Read(ref _socket) is not { } socket || _close is not { } close)
             {
-                return;
+                return; // a session not attached yet is ended by Attach
             }
 
             try
@@ -167,6 +188,25 @@ internal sealed class AccessControl(IRelayStore store, IOptions<RelayOptions> op
             }
         }
 
-        public void Dispose() => owner._sessions.TryRemove(this, out _);
+        /// <summary>The socket is open: from now on, ending the session closes it.</summary>
+        public void Attach(System.Net.WebSockets.WebSocket socket, CancellationTokenSource close)
+        {
+            _close = close;
+            Volatile.Write(ref _socket, socket);
+            if (EndReason is { } reason)
+            {
+                _endReason = null;
+                _ = EndAsync(reason);
+            }
+        }
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            {
+                owner._sessions.TryRemove(this, out _);
+                owner.Release(holder);
+            }
+        }
     }
 }

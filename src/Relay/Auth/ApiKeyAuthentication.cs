@@ -16,6 +16,7 @@ internal sealed class ApiKeyAuthentication(
     ILoggerFactory loggerFactory,
     UrlEncoder encoder,
     AccessControl access,
+    FailedAuthThrottle throttle,
     IOptions<RelayOptions> relayOptions)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, loggerFactory, encoder)
 {
@@ -29,6 +30,7 @@ internal sealed class ApiKeyAuthentication(
     public const string KeyHashClaim = "cr:key-hash";
     public const string ExpiresClaim = "cr:expires";
     private const string FailureItem = "cr:auth-failure";
+    private const string ThrottledItem = "cr:auth-throttled";
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
@@ -46,6 +48,12 @@ internal sealed class ApiKeyAuthentication(
         if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
         {
             return Fail("The Authorization header must be 'Bearer cr_live_…'.");
+        }
+
+        if (throttle.BlockedFor(Context.Connection.RemoteIpAddress) is { } wait)
+        {
+            Context.Items[ThrottledItem] = wait;
+            return AuthenticateResult.Fail("too many bad keys");
         }
 
         var key = header["Bearer ".Length..].Trim();
@@ -94,7 +102,24 @@ internal sealed class ApiKeyAuthentication(
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)
     {
+        if (Context.Items[ThrottledItem] is TimeSpan wait)
+        {
+            var seconds = Math.Max(1, (long)Math.Ceiling(wait.TotalSeconds));
+            Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return Problems.WriteAsync(
+                Context,
+                StatusCodes.Status429TooManyRequests,
+                "too-many-bad-keys",
+                "Too many bad API keys",
+                $"This address presented too many unknown or invalid API keys in the last minute. Retry after {seconds} s with a valid key.");
+        }
+
         var reason = Context.Items[FailureItem] as string ?? "This endpoint needs an API key: send 'Authorization: Bearer cr_live_…'.";
+        if (Context.Items.ContainsKey(FailureItem) && !Request.Headers.Authorization.ToString().Equals(string.Empty, StringComparison.Ordinal))
+        {
+            throttle.RecordFailure(Context.Connection.RemoteIpAddress);
+        }
+
         Log.KeyRejected(Logger, reason.Split(':')[0], Context.Connection.RemoteIpAddress?.ToString());
         Response.Headers.WWWAuthenticate = "Bearer realm=\"contextrelay\"";
         return Problems.WriteAsync(Context, StatusCodes.Status401Unauthorized, "unauthorized", "Unauthorized", reason);

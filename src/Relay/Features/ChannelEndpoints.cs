@@ -201,9 +201,19 @@ internal static class ChannelEndpoints
             return Problems.Forbidden(refusal);
         }
 
+        using var session = http.RequestServices.GetRequiredService<AccessControl>().TryOpen(caller);
+        if (session is null)
+        {
+            return Problems.Create(
+                StatusCodes.Status429TooManyRequests,
+                "too-many-websockets",
+                "Too many WebSockets",
+                $"This API key holds {relay.MaxWebSocketsPerKey:N0} WebSockets open on this relay already. Close some, or share one subscription per channel.");
+        }
+
         if (http.Request.Query["group"].FirstOrDefault() is { } group)
         {
-            return await QueueGroups.ServeMemberAsync(http, store, relay, caller, channel, group, since, lifetime.ApplicationStopping, cancellationToken).ConfigureAwait(false);
+            return await QueueGroups.ServeMemberAsync(http, store, relay, caller, session, channel, group, since, lifetime.ApplicationStopping, cancellationToken).ConfigureAwait(false);
         }
 
         var queue = Channel.CreateBounded<ChannelEvent>(new BoundedChannelOptions(relay.SubscriberBuffer) { SingleReader = true });
@@ -231,7 +241,7 @@ internal static class ChannelEndpoints
         Log.SubscriberJoined(logger, caller.Workspace, channel, since ?? -1);
 
         using var closed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lifetime.ApplicationStopping);
-        using var session = http.RequestServices.GetRequiredService<AccessControl>().Track(caller, socket, closed);
+        session.Attach(socket, closed);
         var receiving = ReceiveUntilClosedAsync(socket, closed);
         var buffer = new ArrayBufferWriter<byte>();
         try

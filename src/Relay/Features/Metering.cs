@@ -168,8 +168,9 @@ internal sealed class Metering(IRelayStore store, IOptions<RelayOptions> options
         {
             await store.AddUsageAsync(batch, MonthlyLifetime, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is StorageUnavailableException or OperationCanceledException)
+        catch (Exception ex)
         {
+            // Kept for the next batch whatever went wrong: counting must never stop the relay.
             foreach (var (key, count) in batch)
             {
                 _pending.AddOrUpdate(key, count, (_, current) => current + count);

@@ -121,6 +121,11 @@ internal static class PayloadEndpoints
 
     private static async Task<IResult> PullAsync(string id, HttpContext http, IRelayStore store, IOptions<RelayOptions> options, TimeProvider clock, CancellationToken cancellationToken)
     {
+        if (!IsPayloadId(id))
+        {
+            return Problems.BadRequest(NotAnId);
+        }
+
         var caller = Caller.From(http.User);
         if (HttpMethods.IsHead(http.Request.Method))
         {
@@ -168,6 +173,11 @@ internal static class PayloadEndpoints
 
     private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(string id, HttpContext http, IRelayStore store, TimeProvider clock, CancellationToken cancellationToken)
     {
+        if (!IsPayloadId(id))
+        {
+            return Problems.BadRequest(NotAnId);
+        }
+
         var caller = Caller.From(http.User);
         if (caller.Channels is not null
             && await store.GetPayloadAsync(caller.Workspace, id, clock.GetUtcNow(), cancellationToken).ConfigureAwait(false) is { } record
@@ -183,6 +193,11 @@ internal static class PayloadEndpoints
 
     private static async Task<IResult> PeekAsync(string id, HttpContext http, IRelayStore store, TimeProvider clock, CancellationToken cancellationToken)
     {
+        if (!IsPayloadId(id))
+        {
+            return Problems.BadRequest(NotAnId);
+        }
+
         var caller = Caller.From(http.User);
         var record = await store.GetPayloadAsync(caller.Workspace, id, clock.GetUtcNow(), cancellationToken).ConfigureAwait(false);
         if (record is null)
@@ -198,6 +213,10 @@ internal static class PayloadEndpoints
         WriteInfoHeaders(http.Response, record);
         return Results.Text(record.MetadataJson, "application/json", Encoding.UTF8);
     }
+
+    private const string NotAnId = "That is not a payload id: ids are the UUIDs a push returns, as in /pull/3f2a9c4e-…; pass the URL or id exactly as you got it.";
+
+    private static bool IsPayloadId(string id) => id.Length == 36 && Guid.TryParseExact(id, "D", out _);
 
     internal static string Origin(HttpContext http, RelayOptions relay)
         => relay.PublicBaseUrl is { } publicUrl

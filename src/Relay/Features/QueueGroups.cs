@@ -27,6 +27,7 @@ internal static class QueueGroups
         IRelayStore store,
         RelayOptions relay,
         Caller caller,
+        AccessControl.Session session,
         string channel,
         string group,
         long? since,
@@ -60,7 +61,7 @@ internal static class QueueGroups
             KeepAliveTimeout = relay.KeepAliveInterval,
         }).ConfigureAwait(false);
         using var closed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, stopping);
-        using var session = http.RequestServices.GetRequiredService<AccessControl>().Track(caller, socket, closed);
+        session.Attach(socket, closed);
         var inFlight = new HashSet<long>();
         var receiving = ChannelEndpoints.ReceiveUntilClosedAsync(socket, closed, frame => HandleAckAsync(frame, store, caller.Workspace, channel, group, member, inFlight, wake.Writer, closed.Token));
         var buffer = new ArrayBufferWriter<byte>();

@@ -18,7 +18,7 @@ internal static partial class Log
     [LoggerMessage(5, LogLevel.Warning, "Subscriber on {Workspace}/{Channel} fell {Buffer} events behind and was disconnected; it can resume with since=")]
     public static partial void SubscriberTooSlow(ILogger logger, string workspace, string channel, int buffer);
 
-    [LoggerMessage(6, LogLevel.Information, "Rejected API key ({Reason}) from {Remote}")]
+    [LoggerMessage(6, LogLevel.Debug, "Rejected API key ({Reason}) from {Remote}")]
     public static partial void KeyRejected(ILogger logger, string reason, string? remote);
 
     [LoggerMessage(7, LogLevel.Debug, "Subscriber left {Workspace}/{Channel}")]
@@ -44,4 +44,7 @@ internal static partial class Log
 
     [LoggerMessage(14, LogLevel.Warning, "Could not save usage counts ({Failure}); they are kept and saved with the next batch")]
     public static partial void UsageFlushFailed(ILogger logger, string failure);
+
+    [LoggerMessage(15, LogLevel.Warning, "{Address} presented {Limit} bad API keys within a minute; its requests with a key answer 429 until the minute is over")]
+    public static partial void AddressThrottled(ILogger logger, string address, int limit);
 }

@@ -24,8 +24,11 @@ internal sealed class SqliteRelayStore : IRelayStore
     private readonly Task _writer;
     private readonly SqliteUsageCounters _usage;
 
-    public SqliteRelayStore(string dataDirectory)
+    private readonly long? _maxBytes;
+
+    public SqliteRelayStore(string dataDirectory, long? maxBytes = null)
     {
+        _maxBytes = maxBytes;
         Directory.CreateDirectory(dataDirectory);
         DatabasePath = Path.Combine(dataDirectory, "relay.db");
         _usage = new SqliteUsageCounters(dataDirectory);
@@ -754,6 +757,10 @@ internal sealed class SqliteRelayStore : IRelayStore
         if (writer)
         {
             await ExecuteAsync(connection, "PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000;", cancellationToken).ConfigureAwait(false);
+            if (_maxBytes is { } maxBytes)
+            {
+                await ExecuteAsync(connection, $"PRAGMA max_page_count = {Math.Max(1, maxBytes / 4096)};", cancellationToken).ConfigureAwait(false);
+            }
         }
 
         return connection;

@@ -23,6 +23,8 @@ public class HostileFixture : RelayFixture
         settings["Relay:MinUploadBytesPerSecond"] = "2000";
         settings["Relay:UploadGracePeriod"] = "00:00:02";
         settings["Relay:MaxWebSocketsPerKey"] = "3";
+        settings["Relay:SubscriberBuffer"] = "16";
+        settings["Relay:KeepAliveInterval"] = "00:00:01";
         return settings;
     }
 
@@ -235,6 +237,62 @@ public abstract class HostileInputTests(RelayFixture relay)
                 socket.Dispose();
             }
         }
+    }
+
+    [Fact]
+    public async Task A_subscriber_that_never_reads_is_disconnected_while_a_reading_one_gets_everything()
+    {
+        var (key, http) = await NewWorkspaceAsync();
+        using var stuck = await ConnectAsync(key, "firehose"); // never reads
+        using var reader = relay.CreateClient(key);
+        await using var subscription = await reader.OpenSubscriptionAsync("firehose");
+        var message = new string('m', 64 * 1024);
+        for (var i = 0; i < 300; i++)
+        {
+            Assert.Equal(HttpStatusCode.Accepted, (await http.PostAsJsonAsync("publish/firehose", new { data = message, metadata = new { i } })).StatusCode);
+        }
+
+        var received = 0;
+        using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
+        {
+            await foreach (var relayEvent in subscription.ReadAllAsync(timeout.Token))
+            {
+                Assert.Equal(message, relayEvent.Data);
+                if (++received == 300)
+                {
+                    break;
+                }
+            }
+        }
+
+        // The stuck subscriber was cut off: at most its buffer (16 events) and what the socket held reach it, then the end.
+        var frames = 0;
+        var ended = await Wait.For(
+            Task.Run(async () =>
+            {
+                var buffer = new byte[128 * 1024];
+                try
+                {
+                    while (true)
+                    {
+                        var result = await stuck.ReceiveAsync(buffer, CancellationToken.None);
+                        if (result.MessageType == WebSocketMessageType.Close)
+                        {
+                            return true;
+                        }
+
+                        frames += result.EndOfMessage ? 1 : 0;
+                    }
+                }
+                catch (WebSocketException)
+                {
+                    return true; // aborted by the relay
+                }
+            }),
+            "the relay to drop the subscriber that never reads",
+            TimeSpan.FromSeconds(30));
+        Assert.True(ended);
+        Assert.InRange(frames, 0, 299);
     }
 
     private async Task<(string Key, HttpClient Http)> NewWorkspaceAsync()

@@ -78,8 +78,58 @@ public sealed class ProcessTests : IDisposable
             var revoked = await RelayProcess.RunCliAsync("keys", "revoke", keyId, "--data", _folder.Path);
             Assert.True(revoked.ExitCode == 0, revoked.StdErr);
 
-            // The relay caches verified keys for Relay:KeyCacheDuration (10 s by default).
-            await Wait.Until(async () => (await acme.PostAsJsonAsync("push", new { data = "x" })).StatusCode == System.Net.HttpStatusCode.Unauthorized, "the revoked key to be refused", TimeSpan.FromSeconds(30));
+            // The relay caches verified keys, but watches the store's access revision every second.
+            await Wait.Until(async () => (await acme.PostAsJsonAsync("push", new { data = "x" })).StatusCode == System.Net.HttpStatusCode.Unauthorized, "the revoked key to be refused", TimeSpan.FromSeconds(5));
+        }
+    }
+
+    [Fact]
+    public async Task Plan_and_scope_commands_set_plans_limit_keys_and_report_usage()
+    {
+        var created = await RelayProcess.RunCliAsync("keys", "create", "--workspace", "acme", "--plan", "free", "--push-only", "--channels", "research-*", "--expires", "30d", "--data", _folder.Path);
+        Assert.True(created.ExitCode == 0, created.StdErr);
+        var key = created.StdOut.Trim();
+
+        var keys = await RelayProcess.RunCliAsync("keys", "list", "--data", _folder.Path);
+        var line = keys.StdOut.Split('\n').Single(l => l.Contains("acme", StringComparison.Ordinal));
+        Assert.Contains("PushOnly", line, StringComparison.Ordinal);
+        Assert.Contains("research-*", line, StringComparison.Ordinal);
+        Assert.Contains(DateTime.UtcNow.AddDays(30).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), line, StringComparison.Ordinal);
+        Assert.Matches(@"acme\s+free\s+1", (await RelayProcess.RunCliAsync("workspaces", "list", "--data", _folder.Path)).StdOut);
+
+        var setPlan = await RelayProcess.RunCliAsync("workspaces", "set-plan", "acme", "PRO", "--data", _folder.Path);
+        Assert.True(setPlan.ExitCode == 0, setPlan.StdErr);
+        Assert.Contains("'acme' is on plan 'pro'", setPlan.StdOut, StringComparison.Ordinal);
+        Assert.Matches(@"acme\s+pro\s+1", (await RelayProcess.RunCliAsync("workspaces", "list", "--data", _folder.Path)).StdOut);
+
+        await using (var relay = await RelayProcess.StartAsync(_folder.Path, RelayProcess.FreePort(), _key))
+        {
+            using var http = Client(relay, key);
+            await Http.PushJsonAsync(http, new { data = "one", channel = "research-1" });
+            await Http.PushJsonAsync(http, new { data = "two", channel = "research-2" });
+            await Http.ReadProblemAsync(await http.PostAsJsonAsync("push", new { data = "three", channel = "ops" }), 403);
+        }
+
+        var usage = await RelayProcess.RunCliAsync("usage", "--data", _folder.Path);
+        Assert.True(usage.ExitCode == 0, usage.StdErr);
+        Assert.Matches(@"acme\s+pro\s+2 / 100,000\s+0 / 1,000,000", usage.StdOut);
+
+        var unknownPlan = await RelayProcess.RunCliAsync("workspaces", "set-plan", "acme", "gold", "--data", _folder.Path);
+        Assert.Equal(2, unknownPlan.ExitCode);
+        Assert.Contains("unknown plan 'gold'. Plans: free, pro, team, unlimited", unknownPlan.StdErr, StringComparison.Ordinal);
+        var both = await RelayProcess.RunCliAsync("keys", "create", "--workspace", "acme", "--read-only", "--push-only", "--data", _folder.Path);
+        Assert.Equal(2, both.ExitCode);
+        var badPattern = await RelayProcess.RunCliAsync("keys", "create", "--workspace", "acme", "--channels", "a/b", "--data", _folder.Path);
+        Assert.Equal(1, badPattern.ExitCode);
+        Assert.Contains("* matches any characters", badPattern.StdErr, StringComparison.Ordinal);
+        var past = await RelayProcess.RunCliAsync("keys", "create", "--workspace", "acme", "--expires", "2001-01-01", "--data", _folder.Path);
+        Assert.Equal(1, past.ExitCode);
+        Assert.Contains("in the past", past.StdErr, StringComparison.Ordinal);
+        var badPeriod = await RelayProcess.RunCliAsync("usage", "--period", "2026-13", "--data", _folder.Path);
+        Assert.Equal(2, badPeriod.ExitCode);
+        foreach (var failure in new[] { unknownPlan, both, badPattern, past, badPeriod })
+        {
+            Assert.Single(failure.StdErr.Trim().Split('\n'));
         }
     }
 

@@ -69,7 +69,32 @@ internal static class Cli
         }
     }
 
+    /// <summary>The logging flags of <c>serve</c> as configuration keys.</summary>
+    public static IEnumerable<string> LoggingArgs(ParseResult parse, Option<string?> format, Option<bool> noAccessLog)
+    {
+        if (parse.GetValue(format) is { } name)
+        {
+            yield return "--Logging:Console:FormatterName=" + name;
+        }
+
+        if (parse.GetValue(noAccessLog))
+        {
+            yield return "--Relay:AccessLog=false";
+        }
+    }
+
     private static readonly string[] Commands = ["serve", "keys", "workspaces", "usage"];
+
+    private static readonly string[] KnownServeOptions =
+        ["--urls", "--data", "--storage", "--redis", "--open", "--open-workspace", "--open-allow-remote", "--log-format", "--no-access-log", "--help", "--version"];
+
+    /// <summary>A host configuration key as ASP.NET Core takes it on the command line: a section path, or a host setting.</summary>
+    private static bool IsConfigurationKey(string token)
+    {
+        var key = token.TrimStart('-', '/').Split('=')[0];
+        return key.Contains(':', StringComparison.Ordinal) || key.Contains("__", StringComparison.Ordinal)
+            || key.Equals("environment", StringComparison.OrdinalIgnoreCase) || key.Equals("contentRoot", StringComparison.OrdinalIgnoreCase);
+    }
 
     /// <summary>
     /// What the command line did not match is passed on as configuration (<c>--Relay:MaxTtl=2.00:00:00</c>,
@@ -82,6 +107,17 @@ internal static class Cli
         {
             var token = tokens[i];
             var isKey = token.StartsWith("--", StringComparison.Ordinal) || token.StartsWith('/');
+            if (isKey && !IsConfigurationKey(token))
+            {
+                // Not a configuration key (those name a section: --Relay:MaxTtl, --Logging__LogLevel__Default): a mistyped option.
+                var option = token.Split('=')[0];
+                var nearestOption = KnownServeOptions.MinBy(known => Distance(known, option))!;
+                throw new UsageException(
+                    $"unknown option '{option}'"
+                    + (Distance(nearestOption, option) <= 2 ? $"; did you mean '{nearestOption}'?" : ".")
+                    + " Settings go as --Section:Key=value (e.g. --Relay:MaxTtl=2.00:00:00); see --help.");
+            }
+
             if (isKey && !token.Contains('=', StringComparison.Ordinal) && i + 1 < tokens.Count)
             {
                 i++; // "--Key value": the next token is the value
@@ -97,6 +133,48 @@ internal static class Cli
         }
 
         return [.. tokens];
+    }
+
+    /// <summary>
+    /// The first parse error as one line — an unknown option or command first, with the nearest valid one
+    /// when it is close — instead of System.CommandLine's error followed by the whole help.
+    /// </summary>
+    public static string DescribeParseError(ParseResult parsed)
+    {
+        var command = parsed.CommandResult.Command;
+        if (parsed.UnmatchedTokens.Count > 0 && command.Subcommands.Count > 0)
+        {
+            var token = parsed.UnmatchedTokens[0];
+            var closest = command.Subcommands.MinBy(c => Distance(c.Name, token))!;
+            return $"unknown command '{token}'"
+                + (Distance(closest.Name, token) <= 2 ? $"; did you mean '{command.Name} {closest.Name}'?" : ".")
+                + $" Commands: {string.Join(", ", command.Subcommands.Select(c => c.Name))}; see --help.";
+        }
+
+        var error = parsed.Errors.FirstOrDefault(e => e.Message.StartsWith("Unrecognized", StringComparison.Ordinal));
+        var message = (error ?? parsed.Errors[0]).Message.ReplaceLineEndings(" ").Replace("\t", string.Empty, StringComparison.Ordinal).Trim();
+        var quoted = message.Split('\'') is { Length: >= 3 } parts ? parts[1] : null;
+        if (error is null && parsed.UnmatchedTokens.Count > 0)
+        {
+            quoted = parsed.UnmatchedTokens[0];
+            message = $"Unrecognized command or argument '{quoted}'";
+        }
+
+        if (quoted is not null && message.StartsWith("Unrecognized", StringComparison.Ordinal))
+        {
+            var names = command.Options.Concat(command.Parents.OfType<Command>().SelectMany(p => p.Options.Where(o => o.Recursive)))
+                .SelectMany(o => o.Aliases.Append(o.Name))
+                .Concat(command.Subcommands.Select(c => c.Name))
+                .Distinct(StringComparer.Ordinal)
+                .ToList();
+            var nearest = names.MinBy(name => Distance(name, quoted));
+            if (nearest is not null && Distance(nearest, quoted) <= 2)
+            {
+                return $"{message}; did you mean '{nearest}'? See --help.";
+            }
+        }
+
+        return message + " See --help.";
     }
 
     /// <summary>Levenshtein distance, for "did you mean".</summary>
@@ -126,6 +204,11 @@ internal static class Cli
             var store = app.Services.GetRequiredService<IRelayStore>();
             await app.Services.GetRequiredService<RelayApp.StoreInitializer>().EnsureAsync(cancellationToken).ConfigureAwait(false);
             var created = await KeyAdmin.BootstrapAsync(store, Environment.GetEnvironmentVariable("CONTEXTRELAY_API_KEY"), cancellationToken).ConfigureAwait(false);
+            if (created is null && (await store.ListKeysAsync(cancellationToken).ConfigureAwait(false)).Any(k => k.Workspace == KeyAdmin.DevWorkspace))
+            {
+                Console.WriteLine($"Workspace '{KeyAdmin.DevWorkspace}' exists already; its key was shown on the first start. A new key: contextrelay-relay keys create --workspace {KeyAdmin.DevWorkspace}");
+            }
+
             if (created is { } dev)
             {
                 Console.WriteLine(dev.FromEnvironment

@@ -12,15 +12,18 @@ Option[] common = [data, storage, redis];
 var open = new Option<bool>("--open") { Description = "Open mode: requests without an API key act in one workspace (for clients that never send a key). Loopback only unless --open-allow-remote." };
 var openWorkspace = new Option<string?>("--open-workspace") { Description = "Workspace of key-less requests in open mode (default dev; also Relay__Open__Workspace)." };
 var openAllowRemote = new Option<bool>("--open-allow-remote") { Description = "Let open mode listen on non-loopback addresses (anyone who reaches them can use the relay)." };
-Option[] serveOnly = [urls, open, openWorkspace, openAllowRemote];
+var logFormat = new Option<string?>("--log-format") { Description = "Console log format: simple (default), json (one JSON object per line, for containers) or systemd (also Logging__Console__FormatterName)." };
+logFormat.AcceptOnlyFromAmong("simple", "json", "systemd");
+var noAccessLog = new Option<bool>("--no-access-log") { Description = "Do not log a line per request (also Relay__AccessLog=false)." };
+Option[] serveOnly = [urls, open, openWorkspace, openAllowRemote, logFormat, noAccessLog];
 
 var serve = new Command("serve", "Run the relay (the default command).") { TreatUnmatchedTokensAsErrors = false };
-foreach (var option in serveOnly.Concat(common))
+foreach (var option in serveOnly)
 {
     serve.Options.Add(option);
 }
 
-serve.SetAction((parse, ct) => Cli.Guard(() => Cli.ServeAsync([.. Cli.HostArgs(parse, urls, data, storage, redis), .. Cli.OpenModeArgs(parse, open, openWorkspace, openAllowRemote)], ct)));
+serve.SetAction((parse, ct) => Cli.Guard(() => Cli.ServeAsync([.. Cli.HostArgs(parse, urls, data, storage, redis), .. Cli.OpenModeArgs(parse, open, openWorkspace, openAllowRemote), .. Cli.LoggingArgs(parse, logFormat, noAccessLog)], ct)));
 
 var workspace = new Option<string>("--workspace", "-w") { Description = "Workspace the key belongs to.", Required = true };
 var plan = new Option<string?>("--plan") { Description = "Also put the workspace on this plan (free, pro, team, unlimited or one from configuration); see 'workspaces set-plan'." };
@@ -128,17 +131,9 @@ usage.SetAction((parse, ct) => Cli.Guard(() => Cli.WithStoreAsync(Cli.HostArgs(p
 }, ct)));
 
 var keys = new Command("keys", "Manage API keys.") { create, list, revoke };
-foreach (var admin in new[] { keys, workspaces, usage })
-{
-    foreach (var option in common)
-    {
-        admin.Options.Add(option);
-    }
-}
-
 foreach (var option in common)
 {
-    option.Recursive = true;
+    option.Recursive = true; // on the root, so every command has them, and --help lists each once
 }
 
 var root = new RootCommand("ContextRelay relay: agents hand each other large payloads by URL.") { serve, keys, workspaces, usage };
@@ -148,5 +143,13 @@ foreach (var option in serveOnly.Concat(common))
     root.Options.Add(option);
 }
 
-root.SetAction((parse, ct) => Cli.Guard(() => Cli.ServeAsync([.. Cli.HostArgs(parse, urls, data, storage, redis), .. Cli.OpenModeArgs(parse, open, openWorkspace, openAllowRemote)], ct)));
-return await root.Parse(args).InvokeAsync();
+root.SetAction((parse, ct) => Cli.Guard(() => Cli.ServeAsync([.. Cli.HostArgs(parse, urls, data, storage, redis), .. Cli.OpenModeArgs(parse, open, openWorkspace, openAllowRemote), .. Cli.LoggingArgs(parse, logFormat, noAccessLog)], ct)));
+var parsed = root.Parse(args);
+if (parsed.Errors.Count > 0)
+{
+    // One line that says what is wrong (System.CommandLine would print the whole help after it), exit code 2.
+    Console.Error.WriteLine("contextrelay-relay: " + Cli.DescribeParseError(parsed));
+    return 2;
+}
+
+return await parsed.InvokeAsync();

@@ -22,7 +22,26 @@ public static class RelayApp
     /// <summary>Builds the relay from host-style arguments (<c>--urls</c>, <c>--Relay:DataDirectory=…</c>).</summary>
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ApplicationName = typeof(RelayApp).Assembly.GetName().Name });
+        // The content root is the relay's own folder, so its appsettings.json applies wherever it is started from.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = args,
+            ApplicationName = typeof(RelayApp).Assembly.GetName().Name,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+
+        // Per-request framework logs stay below Information (the access log is the one line per request), and
+        // a failed start is reported once, as one line, by the command line, not as a logged stack trace.
+        if (string.Equals(builder.Configuration["Logging:Console:FormatterName"], "json", StringComparison.OrdinalIgnoreCase))
+        {
+            builder.Logging.ClearProviders();
+            builder.Logging.AddJsonConsole(); // one JSON object per line, for log collectors
+        }
+
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
+        builder.Logging.AddFilter(typeof(ApiKeyAuthentication).FullName, LogLevel.Warning); // failed auth is counted, not logged per request
         if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey]))
         {
             builder.WebHost.UseUrls(DefaultUrl);
@@ -63,6 +82,7 @@ public static class RelayApp
         }
 
         app.UsePathBase(RelayRoutes.VersionPrefix);
+        app.UseAccessLog();
         app.UseRouting();
         app.UseRequestGuards();
         app.UseResponseCompression();
@@ -105,7 +125,14 @@ public static class RelayApp
         services.AddSingleton<FailedAuthThrottle>();
         services.AddSingleton<Metering>();
         services.AddHostedService(sp => sp.GetRequiredService<Metering>());
-        services.AddDataProtection().UseEphemeralDataProtectionProvider(); // no cookies here: keep no key files
+        // No cookies or tokens here: data protection (registered by authentication) keeps its keys in memory, never
+        // on disk. Configured before AddDataProtection, so its default setup never looks for a key folder.
+        services.Configure<Microsoft.AspNetCore.DataProtection.KeyManagement.KeyManagementOptions>(o =>
+        {
+            o.XmlRepository = new InMemoryXmlRepository();
+            o.XmlEncryptor = new Microsoft.AspNetCore.DataProtection.XmlEncryption.NullXmlEncryptor();
+        });
+        services.AddDataProtection().UseEphemeralDataProtectionProvider();
         services.AddProblemDetails(problems => problems.CustomizeProblemDetails = context =>
         {
             // Only exceptions meant for callers show their message; anything else stays a bare 500.

@@ -88,6 +88,9 @@ public sealed class RelayOptions
     public PlanOptions GetPlan(string? name)
         => Plans.TryGetValue(PlanName(name), out var plan) ? plan : new PlanOptions();
 
+    /// <summary>One Information line per request (method, path, status, bytes, time, workspace); false turns it off.</summary>
+    public bool AccessLog { get; set; } = true;
+
     /// <summary>How long a client may take to send a request's headers (slowloris); then the connection is closed.</summary>
     public TimeSpan RequestHeadersTimeout { get; set; } = TimeSpan.FromSeconds(10);
 

@@ -163,10 +163,69 @@ public sealed class ProcessTests : IDisposable
         Assert.Contains("did you mean 'keys'?", typo.StdErr, StringComparison.Ordinal);
         Assert.Single(typo.StdErr.Trim().Split('\n'));
 
+        foreach (var (args, expected) in new (string[] Args, string Expected)[]
+        {
+            (["keys", "lst"], "did you mean 'keys list'?"),
+            (["keys", "create", "--wrkspace", "acme"], "did you mean '--workspace'?"),
+            (["--versoin"], "did you mean '--version'?"),
+            (["serve", "--url", "http://127.0.0.1:1"], "did you mean '--urls'?"),
+            (["serve", "--log-format", "xml"], "'simple' 'json' 'systemd'"),
+        })
+        {
+            var wrong = await RelayProcess.RunCliAsync([.. args, "--data", _folder.Path]);
+            Assert.Equal(2, wrong.ExitCode);
+            Assert.Contains(expected, wrong.StdErr, StringComparison.Ordinal);
+            Assert.Single(wrong.StdErr.Trim().Split('\n'));
+            Assert.Equal(string.Empty, wrong.StdOut); // neither help text nor a started server
+        }
+
+        var busyPort = RelayProcess.FreePort();
+        await using (var first = await RelayProcess.StartAsync(_folder.Path, busyPort, _key))
+        {
+            using var other = new TemporaryDirectory("second");
+            var second = await RelayProcess.RunCliAsync("serve", "--urls", $"http://127.0.0.1:{busyPort}", "--data", other.Path);
+            Assert.Equal(1, second.ExitCode);
+            Assert.Contains("address already in use", second.StdErr, StringComparison.Ordinal);
+            Assert.Contains("--urls", second.StdErr, StringComparison.Ordinal);
+            Assert.Single(second.StdErr.Trim().Split('\n'));
+            Assert.DoesNotContain("   at ", second.StdOut + second.StdErr, StringComparison.Ordinal);
+        }
+
         var openToAll = await RelayProcess.RunCliAsync("serve", "--open", "--urls", $"http://0.0.0.0:{RelayProcess.FreePort()}", "--data", _folder.Path);
         Assert.Equal(1, openToAll.ExitCode);
         Assert.Contains("--open-allow-remote", openToAll.StdErr, StringComparison.Ordinal);
         Assert.Single(openToAll.StdErr.Trim().Split('\n'));
+    }
+
+    [Fact]
+    public async Task A_fresh_start_writes_nothing_outside_its_data_folder_and_logs_one_line_per_request()
+    {
+        using var home = new TemporaryDirectory("home");
+        var environment = new Dictionary<string, string> { ["HOME"] = home.Path, ["Logging__LogLevel__Default"] = "Information" };
+        await using (var relay = await RelayProcess.StartAsync(_folder.Path, RelayProcess.FreePort(), _key, environment))
+        {
+            using var http = Client(relay);
+            await Http.PushJsonAsync(http, new { data = "logged as one line, never its text" });
+            using var stranger = Client(relay, "cr_live_" + new string('X', 40));
+            for (var i = 0; i < 3; i++)
+            {
+                await Http.ReadProblemAsync(await stranger.GetAsync("channels/c/history"), 401);
+            }
+
+            await Wait.Until(() => Task.FromResult(relay.Output.Split('\n').Count(l => l.Contains("/channels/c/history 401", StringComparison.Ordinal)) == 3), "the access log lines");
+            var output = relay.Output;
+            Assert.Contains("POST /push 200", output, StringComparison.Ordinal);
+            Assert.DoesNotContain("never its text", output, StringComparison.Ordinal);
+            Assert.DoesNotContain("not authenticated", output, StringComparison.Ordinal); // failed auth is counted, not logged per request
+            Assert.DoesNotContain("challenged", output, StringComparison.Ordinal);
+            Assert.DoesNotContain("DataProtection", output, StringComparison.Ordinal);
+        }
+
+        Assert.Empty(Directory.EnumerateFileSystemEntries(home.Path)); // no ~/.aspnet/DataProtection-Keys
+
+        var restarted = await RelayProcess.StartAsync(_folder.Path, RelayProcess.FreePort(), _key, environment);
+        await restarted.DisposeAsync();
+        Assert.Contains("keys create --workspace dev", restarted.Output, StringComparison.Ordinal); // how to get another dev key
     }
 
     public void Dispose() => _folder.Dispose();

@@ -15,7 +15,7 @@ internal sealed record KeyGrant(ApiKeyRecord Record, string Plan);
 /// revoked or a plan changed anywhere, the cache is dropped at once and the revoked keys' WebSockets are
 /// closed (4401); WebSockets of keys that expire are closed when they expire.
 /// </summary>
-internal sealed class AccessControl(IRelayStore store, IOptions<RelayOptions> options, TimeProvider clock, ILogger<AccessControl> logger) : BackgroundService
+internal sealed class AccessControl(IRelayStore store, IOptions<RelayOptions> options, TimeProvider clock, ILogger<AccessControl> logger) : PeriodicService(clock)
 {
     /// <summary>WebSocket close code for a key that was revoked or expired while the socket was open.</summary>
     public const int KeyRevokedCloseStatus = 4401;
@@ -32,7 +32,7 @@ internal sealed class AccessControl(IRelayStore store, IOptions<RelayOptions> op
         var relay = options.Value;
         var cacheKey = Convert.ToHexString(hash);
         var generation = Interlocked.Read(ref _generation);
-        var now = clock.GetUtcNow();
+        var now = Clock.GetUtcNow();
         if (_cache.TryGetValue(cacheKey, out var cached) && cached.Generation == generation && cached.Until > now)
         {
             return cached.Grant;
@@ -86,28 +86,12 @@ internal sealed class AccessControl(IRelayStore store, IOptions<RelayOptions> op
         }
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(options.Value.AccessCheckInterval, clock);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
-            {
-                try
-                {
-                    await CheckAsync(stoppingToken).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
-                {
-                    // A failed check (storage down, a busy database) is retried at the next tick; it must never stop the relay.
-                    Log.AccessCheckFailed(logger, ex.Message);
-                }
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-        }
-    }
+    protected override TimeSpan Interval => options.Value.AccessCheckInterval;
+
+    protected override Task TickAsync(CancellationToken cancellationToken) => CheckAsync(cancellationToken);
+
+    // A failed check (storage down, a busy database) is retried at the next tick.
+    protected override void OnTickFailed(Exception exception) => Log.AccessCheckFailed(logger, exception.Message);
 
     /// <summary>One check: drop the cache and re-verify open sessions when the revision moved; end expired sessions.</summary>
     internal async Task CheckAsync(CancellationToken cancellationToken)
@@ -120,7 +104,7 @@ internal sealed class AccessControl(IRelayStore store, IOptions<RelayOptions> op
             Interlocked.Increment(ref _generation);
         }
 
-        var now = clock.GetUtcNow();
+        var now = Clock.GetUtcNow();
         foreach (var keyed in _sessions.Keys.GroupBy(s => s.Caller.KeyHash!, StringComparer.Ordinal))
         {
             if (keyed.First().Caller.ExpiresAt is { } expires && expires <= now)

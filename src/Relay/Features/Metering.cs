@@ -16,7 +16,7 @@ namespace CtxRelay.Relay.Features;
 /// a limit (the <c>unlimited</c> plan) are kept in memory and saved once a second, so counting costs an
 /// unmetered request nothing. A request that fails (4xx/5xx) gives its monthly count back.
 /// </summary>
-internal sealed class Metering(IRelayStore store, IOptions<RelayOptions> options, TimeProvider clock, ILogger<Metering> logger) : BackgroundService
+internal sealed class Metering(IRelayStore store, IOptions<RelayOptions> options, TimeProvider clock, ILogger<Metering> logger) : PeriodicService(clock)
 {
     public const string Pushes = "pushes";
     public const string Pulls = "pulls";
@@ -38,7 +38,7 @@ internal sealed class Metering(IRelayStore store, IOptions<RelayOptions> options
     public async Task<MeterTicket> ConsumeAsync(Caller caller, string? meter, CancellationToken cancellationToken)
     {
         var plan = options.Value.GetPlan(caller.Plan);
-        var now = clock.GetUtcNow();
+        var now = Clock.GetUtcNow();
         var ticket = new MeterTicket();
         if (plan.RequestsPerMinute > 0)
         {
@@ -126,20 +126,11 @@ internal sealed class Metering(IRelayStore store, IOptions<RelayOptions> options
         return [.. rows.OrderBy(r => r.Key.Workspace, StringComparer.Ordinal).ThenBy(r => r.Key.Meter, StringComparer.Ordinal)];
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), clock);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
-            {
-                await FlushAsync(stoppingToken).ConfigureAwait(false);
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-        }
-    }
+    protected override TimeSpan Interval => TimeSpan.FromSeconds(1);
+
+    protected override Task TickAsync(CancellationToken cancellationToken) => FlushAsync(cancellationToken);
+
+    protected override void OnTickFailed(Exception exception) => Log.UsageFlushFailed(logger, exception.Message);
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {

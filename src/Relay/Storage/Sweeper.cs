@@ -4,28 +4,22 @@ using Microsoft.Extensions.Options;
 namespace CtxRelay.Relay.Storage;
 
 /// <summary>Deletes expired payloads and channel events past retention, every <see cref="RelayOptions.SweepInterval"/>.</summary>
-internal sealed class Sweeper(IRelayStore store, IOptions<RelayOptions> options, TimeProvider clock, ILogger<Sweeper> logger) : BackgroundService
+internal sealed class Sweeper(IRelayStore store, IOptions<RelayOptions> options, TimeProvider clock, ILogger<Sweeper> logger) : PeriodicService(clock)
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    private readonly ChannelRetention _retention = new(options.Value.ChannelRetentionEvents, options.Value.ChannelRetentionAge);
+
+    protected override TimeSpan Interval => options.Value.SweepInterval;
+
+    protected override bool TickAtStart => true;
+
+    protected override async Task TickAsync(CancellationToken cancellationToken)
     {
-        var relay = options.Value;
-        var retention = new ChannelRetention(relay.ChannelRetentionEvents, relay.ChannelRetentionAge);
-        using var timer = new PeriodicTimer(relay.SweepInterval, clock);
-        do
+        var removed = await store.SweepAsync(Clock.GetUtcNow(), _retention, cancellationToken).ConfigureAwait(false);
+        if (removed > 0)
         {
-            try
-            {
-                var removed = await store.SweepAsync(clock.GetUtcNow(), retention, stoppingToken).ConfigureAwait(false);
-                if (removed > 0)
-                {
-                    Log.Swept(logger, removed);
-                }
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                Log.SweepFailed(logger, ex);
-            }
+            Log.Swept(logger, removed);
         }
-        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
     }
+
+    protected override void OnTickFailed(Exception exception) => Log.SweepFailed(logger, exception);
 }

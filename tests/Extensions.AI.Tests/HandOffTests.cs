@@ -19,66 +19,52 @@ public sealed class HandOffTests(RelayFixture relay) : IClassFixture<RelayFixtur
     public async Task Through_FunctionInvokingChatClient_the_report_arrives_whole_page_by_page()
     {
         var ct = Timeout();
-        var report = Agents.Report(ReportLength, seed: 1);
-        using var researcherRelay = relay.CreateClient();
-        using var writerRelay = relay.CreateClient();
-        var researcherModel = Agents.Researcher(report);
-        var received = new StringBuilder();
-        var writerModel = Agents.Writer(received);
+        using var team = new Team(relay, seed: 1);
 
-        using var researcher = researcherModel.AsBuilder().UseFunctionInvocation().Build();
-        var handOff = await researcher.GetResponseAsync(
-            "Research relays, then hand the report on.", new ChatOptions { Tools = [.. new ContextRelayTools(researcherRelay)] }, ct);
-        using var writer = writerModel.AsBuilder().UseFunctionInvocation().Build();
-        var article = await writer.GetResponseAsync(
-            $"Write an article from this research: {Agents.FindUrlIn(handOff.Text)}", new ChatOptions { Tools = [.. new ContextRelayTools(writerRelay)] }, ct);
+        var article = await team.HandOffAsync(async (model, tools, prompt) =>
+        {
+            using var chat = model.AsBuilder().UseFunctionInvocation().Build();
+            return (await chat.GetResponseAsync(prompt, new ChatOptions { Tools = [.. tools] }, ct)).Text;
+        });
 
-        Assert.Equal(report, received.ToString());
-        Assert.Equal($"Article written from {report.Length} characters.", article.Text);
-        Assert.Equal(["push_context", "peek_context", "pull_context", "wait_for_context"], researcherModel.Turns[0].ToolNames);
-        AssertPagedHandOff(writerModel, report);
+        team.AssertArrivedWhole(article);
+        Assert.Equal(["push_context", "peek_context", "pull_context", "wait_for_context"], team.ResearcherModel.Turns[0].ToolNames);
     }
 
     [Fact]
     public async Task Through_Agent_Framework_agents_the_report_arrives_whole_page_by_page()
     {
         var ct = Timeout();
-        var report = Agents.Report(ReportLength, seed: 2);
-        using var researcherRelay = relay.CreateClient();
-        using var writerRelay = relay.CreateClient();
-        var researcherModel = Agents.Researcher(report);
-        var received = new StringBuilder();
-        var writerModel = Agents.Writer(received);
-        AIAgent researcher = new ChatClientAgent(researcherModel, ContextRelayTools.Instructions, "researcher", tools: [.. new ContextRelayTools(researcherRelay)]);
-        AIAgent writer = new ChatClientAgent(writerModel, ContextRelayTools.Instructions, "writer", tools: [.. new ContextRelayTools(writerRelay)]);
+        using var team = new Team(relay, seed: 2);
 
-        var handOff = await researcher.RunAsync("Research relays, then hand the report on.", cancellationToken: ct);
-        var article = await writer.RunAsync($"Write an article from this research: {Agents.FindUrlIn(handOff.Text)}", cancellationToken: ct);
+        var article = await team.HandOffAsync(async (model, tools, prompt) =>
+        {
+            AIAgent agent = new ChatClientAgent(model, ContextRelayTools.Instructions, name: "agent", tools: [.. tools]);
+            return (await agent.RunAsync(prompt, cancellationToken: ct)).Text;
+        });
 
-        Assert.Equal(report, received.ToString());
-        Assert.Equal($"Article written from {report.Length} characters.", article.Text);
-        Assert.Contains("call push_context and hand on the URL", Instructions(researcherModel.Turns[0]));
-        AssertPagedHandOff(writerModel, report);
+        team.AssertArrivedWhole(article);
+        Assert.Contains("call push_context and hand on the URL", Instructions(team.ResearcherModel.Turns[0]));
     }
 
     [Fact]
     public async Task Through_a_Semantic_Kernel_plugin_the_report_arrives_whole_page_by_page()
     {
         var ct = Timeout();
-        var report = Agents.Report(ReportLength, seed: 3);
-        using var researcherRelay = relay.CreateClient();
-        using var writerRelay = relay.CreateClient();
-        var researcherModel = Agents.Researcher(report);
-        var received = new StringBuilder();
-        var writerModel = Agents.Writer(received);
+        using var team = new Team(relay, seed: 3);
 
-        var handOff = await RunKernelAsync(researcherModel, new ContextRelayTools(researcherRelay), "Research relays, then hand the report on.", ct);
-        var article = await RunKernelAsync(writerModel, new ContextRelayTools(writerRelay), $"Write an article from this research: {Agents.FindUrlIn(handOff)}", ct);
+        var article = await team.HandOffAsync(async (model, tools, prompt) =>
+        {
+            var builder = Kernel.CreateBuilder();
+            builder.Services.AddSingleton(model.AsBuilder().UseKernelFunctionInvocation().Build());
+            var kernel = builder.Build();
+            kernel.Plugins.AddFromFunctions("relay", tools.Select(t => t.AsKernelFunction()));
+            var settings = new PromptExecutionSettings { FunctionChoiceBehavior = FunctionChoiceBehavior.Auto() };
+            return (await kernel.InvokePromptAsync(prompt, new KernelArguments(settings), cancellationToken: ct)).ToString();
+        });
 
-        Assert.Equal(report, received.ToString());
-        Assert.Equal($"Article written from {report.Length} characters.", article);
-        Assert.Contains(researcherModel.Turns[0].ToolNames, name => name.EndsWith("push_context", StringComparison.Ordinal));
-        AssertPagedHandOff(writerModel, report);
+        team.AssertArrivedWhole(article);
+        Assert.Equal(["relay_push_context", "relay_peek_context", "relay_pull_context", "relay_wait_for_context"], team.ResearcherModel.Turns[0].ToolNames);
     }
 
     [Fact]
@@ -104,32 +90,58 @@ public sealed class HandOffTests(RelayFixture relay) : IClassFixture<RelayFixtur
         Assert.DoesNotContain("Report 4", stored);
     }
 
-    /// <summary>The writer peeked first, then got the report in pages no larger than one page plus its note.</summary>
-    private static void AssertPagedHandOff(ScriptedChatClient writerModel, string report)
-    {
-        var turns = writerModel.Turns;
-        Assert.Contains("\"how_to_read\"", turns[1].LastToolResult);
-        Assert.Contains("Large: pull_context returns it in up to 3 pages", turns[1].LastToolResult);
-        var pages = turns.Skip(2).Select(t => t.LastToolResult!).ToArray();
-        Assert.Equal(3, pages.Length);
-        Assert.All(pages, page => Assert.InRange(page.Length, 1, 20_000 + 300));
-        Assert.EndsWith("nothing more to pull.]", pages[^1]);
-        Assert.Equal(report.Length, pages.Sum(p => Agents.ReadPage(p).Page.Length));
-    }
-
-    private static async Task<string> RunKernelAsync(IChatClient model, ContextRelayTools tools, string prompt, CancellationToken ct)
-    {
-        var builder = Kernel.CreateBuilder();
-        builder.Services.AddSingleton(model.AsBuilder().UseKernelFunctionInvocation().Build());
-        var kernel = builder.Build();
-        kernel.Plugins.AddFromFunctions("relay", tools.Select(t => t.AsKernelFunction()));
-        var settings = new PromptExecutionSettings { FunctionChoiceBehavior = FunctionChoiceBehavior.Auto() };
-        var result = await kernel.InvokePromptAsync(prompt, new KernelArguments(settings), cancellationToken: ct);
-        return result.ToString();
-    }
-
     private static string Instructions(ScriptedTurn turn)
         => (turn.Options?.Instructions ?? string.Empty) + string.Concat(turn.Messages.Where(m => m.Role == ChatRole.System).Select(m => m.Text));
 
     private static CancellationToken Timeout() => new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token;
+
+    /// <summary>A researcher and a writer, each with its own relay client, tools and stand-in model.</summary>
+    private sealed class Team : IDisposable
+    {
+        private readonly ContextRelay _researcherRelay;
+        private readonly ContextRelay _writerRelay;
+        private readonly StringBuilder _received = new();
+
+        public Team(RelayFixture relay, int seed)
+        {
+            Report = Agents.Report(ReportLength, seed);
+            _researcherRelay = relay.CreateClient();
+            _writerRelay = relay.CreateClient();
+            ResearcherModel = Agents.Researcher(Report);
+            WriterModel = Agents.Writer(_received);
+        }
+
+        public string Report { get; }
+
+        public ScriptedChatClient ResearcherModel { get; }
+
+        public ScriptedChatClient WriterModel { get; }
+
+        /// <summary>Runs the researcher, then gives the writer the URL from its answer; returns the writer's answer.</summary>
+        public async Task<string> HandOffAsync(Func<ScriptedChatClient, ContextRelayTools, string, Task<string>> run)
+        {
+            var handOff = await run(ResearcherModel, new ContextRelayTools(_researcherRelay), "Research relays, then hand the report on.");
+            return await run(WriterModel, new ContextRelayTools(_writerRelay), $"Write an article from this research: {Agents.FindUrlIn(handOff)}");
+        }
+
+        /// <summary>The writer peeked first, then got the whole report in pages no larger than one page plus its note.</summary>
+        public void AssertArrivedWhole(string writerAnswer)
+        {
+            Assert.Equal(Report, _received.ToString());
+            Assert.Equal($"Article written from {Report.Length} characters.", writerAnswer);
+            var turns = WriterModel.Turns;
+            Assert.Contains("\"how_to_read\"", turns[1].LastToolResult);
+            Assert.Contains("Large: pull_context returns it in up to 3 pages", turns[1].LastToolResult);
+            var pages = turns.Skip(2).Select(t => t.LastToolResult!).ToArray();
+            Assert.Equal(3, pages.Length);
+            Assert.All(pages, page => Assert.InRange(page.Length, 1, 20_000 + 300));
+            Assert.EndsWith("nothing more to pull.]", pages[^1]);
+        }
+
+        public void Dispose()
+        {
+            _researcherRelay.Dispose();
+            _writerRelay.Dispose();
+        }
+    }
 }

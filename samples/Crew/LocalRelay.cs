@@ -24,6 +24,7 @@ internal sealed class LocalRelay : IAsyncDisposable
         {
             ["Relay:DataDirectory"] = data,
             ["Logging:LogLevel:Default"] = "Warning",
+            ["Logging:LogLevel:Microsoft.AspNetCore.DataProtection"] = "Error", // its key-storage warning means nothing here
         }, cancellationToken);
         var key = await server.CreateKeyAsync("crew", cancellationToken: cancellationToken);
         return new LocalRelay(server, data, ContextRelayOptions.Default with { BaseUrl = server.BaseUrl, ApiKey = key });

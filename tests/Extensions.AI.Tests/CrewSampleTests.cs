@@ -50,6 +50,8 @@ public sealed class CrewSampleTests(RelayFixture relay) : IClassFixture<RelayFix
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "contextrelay-sample-crew.dll"));
         start.Environment["CONTEXTRELAY_URL"] = url;
         start.Environment["CONTEXTRELAY_API_KEY"] = apiKey;
+        start.Environment["OPENAI_API_KEY"] = null; // the scripted stand-in, never a real model
+
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();

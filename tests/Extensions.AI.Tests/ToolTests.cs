@@ -126,6 +126,26 @@ public sealed class ToolTests(RelayFixture relay) : IClassFixture<RelayFixture>
     }
 
     [Fact]
+    public async Task Push_answers_with_the_url_then_a_note_and_save_to_writes_the_whole_payload()
+    {
+        using var client = relay.CreateClient();
+        var tools = new ContextRelayTools(client);
+        var report = Agents.Report(45_000, seed: 6);
+        var bytes = Encoding.UTF8.GetByteCount(report);
+        using var folder = new TemporaryDirectory("save-to");
+        var path = Path.Combine(folder.Path, "new folder", "report.md");
+
+        var pushed = (string)(await tools.PushContext.InvokeAsync(new() { ["data"] = report }, Timeout()))!;
+        var url = Agents.FirstLine(pushed);
+        var saved = (string?)await tools.PullContext.InvokeAsync(new() { ["url"] = url, ["save_to"] = path }, Timeout());
+
+        Assert.Matches(@"^http://127\.0\.0\.1:\d+/pull/\S+\n\nStored [\d,]+ bytes; expires \d{4}-\d\d-\d\d \d\d:\d\d UTC\. Hand on the URL above\.$", pushed);
+        Assert.Contains(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"Stored {bytes:N0} bytes"), pushed);
+        Assert.Equal(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"Saved the whole payload ({bytes:N0} bytes, UTF-8) to {path}. Read it from there with your file tools."), saved);
+        Assert.Equal(report, await File.ReadAllTextAsync(path));
+    }
+
+    [Fact]
     public async Task Wait_for_context_says_so_when_nothing_arrives()
     {
         using var client = relay.CreateClient();

@@ -1,5 +1,5 @@
 using System.ComponentModel;
-using CtxRelay.Mcp.Internal;
+using CtxRelay.Extensions.AI;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
@@ -27,7 +27,16 @@ internal sealed class PayloadResources(PayloadReader reader)
             throw new McpException($"A payload resource URI is contextrelay://<id>, with the id from the payload's …/pull/<id> URL.");
         }
 
-        var text = await reader.ReadTextAsync(Uri.UnescapeDataString(id), cancellationToken).ConfigureAwait(false);
+        string text;
+        try
+        {
+            text = await reader.ReadTextAsync(Uri.UnescapeDataString(id), cancellationToken).ConfigureAwait(false);
+        }
+        catch (ContextRelayToolException ex)
+        {
+            throw new McpException(ex.Message, ex);
+        }
+
         return new TextResourceContents { Uri = context.Params?.Uri ?? $"contextrelay://{id}", MimeType = "text/plain", Text = text };
     }
 }

@@ -1,4 +1,5 @@
 using CtxRelay;
+using CtxRelay.Extensions.AI;
 using CtxRelay.Mcp;
 using CtxRelay.Mcp.Internal;
 using Microsoft.Extensions.DependencyInjection;
@@ -20,13 +21,13 @@ builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
 var settings = RelaySettings.FromEnvironment();
 builder.Services.AddSingleton(settings);
 builder.Services.AddSingleton(_ => new ContextRelay(settings.Options));
-builder.Services.AddSingleton<PayloadCache>();
-builder.Services.AddSingleton<PayloadReader>();
+builder.Services.AddSingleton(services => new ContextRelayTools(services.GetRequiredService<ContextRelay>(), RelayTools.Options(settings)));
+builder.Services.AddSingleton(services => services.GetRequiredService<ContextRelayTools>().Reader);
 
 builder.Services
     .AddMcpServer(o => o.ServerInstructions = RelayTools.ServerInstructions)
     .WithStdioServerTransport()
-    .WithTools<RelayTools>()
+    .WithRelayTools()
     .WithResources<PayloadResources>();
 
 await builder.Build().RunAsync();

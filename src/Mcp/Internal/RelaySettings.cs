@@ -17,6 +17,18 @@ internal sealed record RelaySettings
 
     public bool HasApiKey => !string.IsNullOrWhiteSpace(Options.ApiKey);
 
+    /// <summary>How the tools' error texts name these settings: the variables in this MCP server's configuration.</summary>
+    public RelaySetup Setup => new()
+    {
+        ApiKeyName = ApiKeyVariable,
+        UrlName = UrlVariable,
+        Speaker = "this server",
+        MissingKeyFix = $"Add {ApiKeyVariable}=<a cr_live_ key of your workspace> to the env of this MCP server's configuration and restart the server",
+        WrongKeyFix = $"Set {ApiKeyVariable} in this MCP server's configuration to a valid cr_live_ key of your workspace and restart the server",
+        UrlFix = $"fix {UrlVariable} in this MCP server's configuration",
+        ConfigurationError = ConfigurationError,
+    };
+
     public static RelaySettings FromEnvironment()
         => From(Environment.GetEnvironmentVariable(UrlVariable), Environment.GetEnvironmentVariable(ApiKeyVariable));
 

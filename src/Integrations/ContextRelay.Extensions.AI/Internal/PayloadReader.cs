@@ -1,14 +1,14 @@
-namespace CtxRelay.Mcp.Internal;
+namespace CtxRelay;
 
 /// <summary>Reads payloads for pull_context and the <c>contextrelay://</c> resources.</summary>
-internal sealed class PayloadReader(ContextRelay relay, RelaySettings settings, PayloadCache cache)
+internal sealed class PayloadReader(ContextRelay relay, ToolErrors errors, PayloadCache cache)
 {
     /// <summary>
     /// The whole text behind <paramref name="url"/>, decrypted when the URL has a key. Paging asks for the
     /// same payload once per page; the cache makes that one download instead of one per page.
     /// </summary>
     public Task<string> ReadTextAsync(string url, CancellationToken cancellationToken)
-        => RelayErrors.GuardAsync(settings, url, async () =>
+        => errors.GuardAsync(url, async () =>
         {
             if (cache.TryGet(url.Trim(), out var cached))
             {
@@ -27,7 +27,7 @@ internal sealed class PayloadReader(ContextRelay relay, RelaySettings settings, 
     /// temporary file next to it, which then replaces it.
     /// </summary>
     public Task<long> SaveAsync(string url, string path, CancellationToken cancellationToken)
-        => RelayErrors.GuardAsync(settings, url, async () =>
+        => errors.GuardAsync(url, async () =>
         {
             var temporary = $"{path}.{Guid.NewGuid():N}.partial";
             try

@@ -1,6 +1,6 @@
 using static System.FormattableString;
 
-namespace CtxRelay.Mcp.Internal;
+namespace CtxRelay;
 
 /// <summary>One page of a payload's text: characters [<see cref="Start"/>, <see cref="End"/>) of <see cref="Total"/>.</summary>
 internal readonly record struct Page(int Start, int End, int Total)
@@ -13,7 +13,7 @@ internal readonly record struct Page(int Start, int End, int Total)
 }
 
 /// <summary>
-/// Cuts payload text into pages small enough for an MCP tool result. MCP clients cap results (Claude Code
+/// Cuts payload text into pages small enough for a tool result. Clients cap results (Claude Code
 /// rejects results over about 25,000 tokens), so the default page is 20,000 characters.
 /// </summary>
 internal static class Paging

@@ -1,4 +1,4 @@
-namespace CtxRelay.Mcp.Internal;
+namespace CtxRelay;
 
 /// <summary>
 /// Keeps the text of recently pulled payloads for a few minutes, so that paging through a large payload

@@ -10,6 +10,7 @@ public sealed class SmallPayloadRelayFixture : RelayFixture
     protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
     {
         ["Relay:MaxPayloadBytes"] = MaxPayloadBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["Relay:Plans:one:MonthlyPushes"] = "1",
     };
 }
 
@@ -29,6 +30,22 @@ public sealed class ErrorTests(SmallPayloadRelayFixture relay) : IClassFixture<S
         Assert.Contains("cr_live_", error);
         Assert.Contains("CONTEXTRELAY_API_KEY is not set", await server.CallErrorAsync("peek_context", new { url = relay.BaseUrl + "/pull/abc" }, ct));
         Assert.Contains("CONTEXTRELAY_API_KEY is not set", await server.CallErrorAsync("wait_for_context", new { channel = "c", timeout_seconds = 5 }, ct));
+    }
+
+    [Fact]
+    public async Task A_used_up_monthly_quota_names_the_plan_and_when_it_resets()
+    {
+        var ct = TestText.Timeout();
+        await using var server = await McpServerProcess.StartAsync(relay.BaseUrl, await relay.CreateKeyAsync("quota-" + Guid.NewGuid().ToString("N")[..6], plan: "one"), ct);
+
+        await server.CallAsync("push_context", new { data = "the only push this month" }, ct);
+        var error = await server.CallErrorAsync("push_context", new { data = "one too many" }, ct);
+
+        var now = DateTimeOffset.UtcNow;
+        var reset = new DateTimeOffset(now.Year, now.Month, 1, 0, 0, 0, TimeSpan.Zero).AddMonths(1);
+        Assert.Contains("plan 'one' allows 1 pushes a month", error);
+        Assert.Contains($"resets at {reset:yyyy-MM-dd} 00:00 UTC", error);
+        Assert.Contains("Do not retry before then", error);
     }
 
     [Fact]

@@ -38,6 +38,12 @@ internal sealed record RelaySetup
 /// </summary>
 internal sealed class ToolErrors(ContextRelayOptions options, RelaySetup setup)
 {
+    private static string Until(DateTimeOffset when)
+    {
+        var left = when - DateTimeOffset.UtcNow;
+        return left.TotalDays >= 1 ? $"{Math.Floor(left.TotalDays):0} days" : left.TotalHours >= 1 ? $"{Math.Floor(left.TotalHours):0} hours" : $"{Math.Max(1, Math.Ceiling(left.TotalMinutes)):0} minutes";
+    }
+
     public ContextRelayToolException Translate(RelayException exception, string? url = null)
     {
         var relay = options.BaseUrl.ToString().TrimEnd('/');
@@ -60,6 +66,10 @@ internal sealed class ToolErrors(ContextRelayOptions options, RelaySetup setup)
             RelayPayloadTooLargeException =>
                 $"The relay refused the payload as too large ({detail ?? exception.Message}). Split the text into smaller parts "
                 + "and push each (say 'part 1 of N' in summary), or push a shorter version.",
+            RelayQuotaException { Plan: { } plan, Meter: { } meter, Limit: { } limit, ResetsAt: { } resets } when meter != "requests" =>
+                $"The workspace's plan '{plan}' allows {limit:N0} {meter} a month and they are used up, so the relay refused this call. "
+                + $"The quota resets at {resets.UtcDateTime:yyyy-MM-dd HH:mm} UTC (in {Until(resets)}). Do not retry before then: "
+                + "tell the user, who can wait or move the workspace to a larger plan.",
             RelayQuotaException quota =>
                 $"The workspace is over its quota on the relay ({detail ?? exception.Message}). "
                 + (quota.RetryAfter is { } after ? $"Try again in {Math.Ceiling(after.TotalSeconds)} s." : "Try again later.")

@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.ResponseCompression;
 using Microsoft.Extensions.Options;
 using MinDataRate = Microsoft.AspNetCore.Server.Kestrel.Core.MinDataRate;
@@ -62,6 +63,7 @@ public static class RelayApp
         AddRelay(builder.Services, builder.Configuration);
 
         var app = builder.Build();
+        UseTrustedProxies(app, limits.TrustedProxies);
         app.UseExceptionHandler(new ExceptionHandlerOptions
         {
             StatusCodeSelector = ex => ex switch
@@ -105,6 +107,43 @@ public static class RelayApp
             }
         });
         return app;
+    }
+
+    /// <summary>
+    /// Behind trusted reverse proxies, the client's address, scheme, host and path prefix come from their
+    /// X-Forwarded-* headers, so returned URLs and per-address throttling are right; nobody else's are believed.
+    /// </summary>
+    private static void UseTrustedProxies(WebApplication app, List<string> proxies)
+    {
+        if (proxies.Count == 0)
+        {
+            return;
+        }
+
+        var forwarded = new ForwardedHeadersOptions
+        {
+            ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto | ForwardedHeaders.XForwardedHost | ForwardedHeaders.XForwardedPrefix,
+            ForwardLimit = null,
+        };
+        forwarded.KnownProxies.Clear();
+        forwarded.KnownIPNetworks.Clear();
+        foreach (var proxy in proxies)
+        {
+            if (System.Net.IPNetwork.TryParse(proxy, out var network))
+            {
+                forwarded.KnownIPNetworks.Add(network);
+            }
+            else if (System.Net.IPAddress.TryParse(proxy, out var address))
+            {
+                forwarded.KnownProxies.Add(address);
+            }
+            else
+            {
+                throw new InvalidOperationException($"Relay:TrustedProxies has '{proxy}', which is neither an IP address nor a network (10.0.0.0/8).");
+            }
+        }
+
+        app.UseForwardedHeaders(forwarded);
     }
 
     internal static void AddRelay(IServiceCollection services, IConfiguration configuration)

@@ -33,6 +33,13 @@ public sealed class RelayOptions
 
     public TimeSpan ChannelRetentionAge { get; set; } = TimeSpan.FromHours(24);
 
+    /// <summary>
+    /// Reverse proxies whose <c>X-Forwarded-For</c>, <c>-Proto</c>, <c>-Host</c> and <c>-Prefix</c> headers are believed:
+    /// addresses or networks (<c>10.0.0.5</c>, <c>10.0.0.0/8</c>, <c>::1</c>). Empty (the default): those headers are
+    /// ignored, so no client can fake its address or the URLs the relay hands out.
+    /// </summary>
+    public List<string> TrustedProxies { get; set; } = [];
+
     /// <summary>Origin used in returned URLs instead of the one the client called (behind a proxy).</summary>
     public Uri? PublicBaseUrl { get; set; }
 

@@ -190,8 +190,11 @@ public sealed class ScaleOutTests(ITestOutputHelper output) : IAsyncLifetime
 
         output.WriteLine($"during the outage: {latencies.Count} calls, all 503; latency median {Percentile(latencies, 0.5).TotalMilliseconds:0} ms, max {latencies.Max().TotalMilliseconds:0} ms (client timeout {http.Timeout.TotalSeconds:0} s)");
         Assert.InRange(latencies.Max(), TimeSpan.Zero, TimeSpan.FromSeconds(3));
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await http.GetAsync("healthz")).StatusCode); // alive: a restart would not help
+        await Http.ReadProblemAsync(await http.GetAsync("readyz"), 503); // not ready: send traffic elsewhere
 
         await Redis.StartAsync();
+        await Wait.Until(async () => (await http.GetAsync("readyz")).IsSuccessStatusCode, "readyz to say ready again");
 
         var back = Stopwatch.StartNew();
         await Wait.Until(

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Options;
 
 namespace CtxRelay.Relay.Features;
 
-/// <summary>GET / and GET /healthz, without authentication.</summary>
+/// <summary>GET /, GET /healthz (the process is alive) and GET /readyz (its storage answers), without authentication.</summary>
 internal static class HealthEndpoints
 {
     public static void MapHealth(this IEndpointRouteBuilder app)
@@ -18,11 +18,15 @@ internal static class HealthEndpoints
             docs = "https://github.com/contextrelay/contextrelay/blob/main/docs/protocol.md",
         })).AllowAnonymous();
 
-        app.MapGet("/healthz", async (IRelayStore store, StorageDescription storage, IOptions<RelayOptions> options, CancellationToken cancellationToken) =>
+        // Liveness: answers while the process serves requests, whatever its storage does (a restart would not help).
+        app.MapGet("/healthz", (StorageDescription storage, IOptions<RelayOptions> options)
+            => TypedResults.Ok(new { status = "ok", storage = storage.Engine, open_mode = options.Value.Open.Enabled })).AllowAnonymous();
+
+        // Readiness: the store answers, so a load balancer sends traffic here; 503 (problem) while it does not.
+        app.MapGet("/readyz", async (IRelayStore store, StorageDescription storage, CancellationToken cancellationToken) =>
         {
-            // Touch the store so a relay whose storage is gone reports unhealthy.
             await store.ReadEventsAsync("_health", "_health", 0, 1, cancellationToken).ConfigureAwait(false);
-            return TypedResults.Ok(new { status = "ok", storage = storage.Engine, open_mode = options.Value.Open.Enabled });
+            return TypedResults.Ok(new { status = "ready", storage = storage.Engine });
         }).AllowAnonymous();
     }
 }

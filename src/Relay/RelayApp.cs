@@ -60,6 +60,7 @@ public static class RelayApp
                 : throw new InvalidOperationException($"Relay:UploadGracePeriod is {limits.UploadGracePeriod}; it must be more than one second (e.g. 00:00:05).");
         });
         OpenMode.EnsureAllowed(builder.Configuration, limits.Open);
+        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = limits.ShutdownTimeout);
         AddRelay(builder.Services, builder.Configuration);
 
         var app = builder.Build();

@@ -95,6 +95,12 @@ public sealed class RelayOptions
     public PlanOptions GetPlan(string? name)
         => Plans.TryGetValue(PlanName(name), out var plan) ? plan : new PlanOptions();
 
+    /// <summary>
+    /// On SIGTERM the relay stops accepting, tells WebSocket clients to reconnect elsewhere (1012), lets in-flight
+    /// requests finish, and exits after at most this long.
+    /// </summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
     /// <summary>One Information line per request (method, path, status, bytes, time, workspace); false turns it off.</summary>
     public bool AccessLog { get; set; } = true;
 

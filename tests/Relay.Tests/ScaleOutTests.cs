@@ -147,6 +147,134 @@ public sealed class ScaleOutTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task On_sigterm_a_relay_finishes_in_flight_pushes_tells_subscribers_to_reconnect_elsewhere_and_exits_promptly()
+    {
+        const int total = 60;
+        var (a, b) = await StartTwoRelaysAsync();
+        await using var balancer = LoadBalancer.Start(a.BaseUrl, b.BaseUrl);
+        var channel = NewChannel();
+        using var subscriberClient = Client(balancer.BaseUrl);
+        using var producer = Client(b.BaseUrl);
+        await using var subscription = await subscriberClient.OpenSubscriptionAsync(channel);
+        Assert.Equal((1, 0), (balancer.RoutedTo(0), balancer.RoutedTo(1))); // the subscriber is on relay A
+        using var watcher = new ClientWebSocket();
+        watcher.Options.SetRequestHeader("Authorization", "Bearer " + _key);
+        await watcher.ConnectAsync(new Uri(a.BaseUrl.Replace("http://", "ws://", StringComparison.Ordinal) + "/ws/" + channel), CancellationToken.None);
+        var watcherClosed = Task.Run(async () =>
+        {
+            var buffer = new byte[64 * 1024];
+            while (true)
+            {
+                var result = await watcher.ReceiveAsync(buffer, CancellationToken.None);
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    return (result.CloseStatus, result.CloseStatusDescription);
+                }
+            }
+        });
+
+        var arrivals = new List<long>();
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var consumer = Task.Run(async () =>
+        {
+            await foreach (var e in subscription.ReadAllAsync(stop.Token))
+            {
+                lock (arrivals)
+                {
+                    arrivals.Add(e.Seq);
+                    if (arrivals.Count == total)
+                    {
+                        return;
+                    }
+                }
+            }
+        });
+
+        // A slow upload to relay A is under way when it is told to stop.
+        var body = RandomNumberGenerator.GetBytes(3 * 1024 * 1024);
+        using var slowHttp = HttpOn(a.BaseUrl);
+        using var slowContent = new StreamContent(new SlowStream(body, TimeSpan.FromSeconds(2)));
+        slowContent.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/octet-stream");
+        var slowPush = slowHttp.PostAsync("push", slowContent);
+
+        Task<int>? terminating = null;
+        var clock = Stopwatch.StartNew();
+        for (var i = 1; i <= total; i++)
+        {
+            await producer.PublishAsync(channel, $"e{i}");
+            if (i == total / 2)
+            {
+                await Wait.Until(() => Task.FromResult(Count(arrivals) >= 10), "events to reach the subscriber on relay A");
+                clock.Restart();
+                terminating = a.TerminateAsync(TimeSpan.FromSeconds(30));
+            }
+
+            await Task.Delay(10);
+        }
+
+        var exitCode = await terminating!;
+        var stoppedIn = clock.Elapsed;
+        using var pushed = await slowPush;
+        Assert.Equal(System.Net.HttpStatusCode.OK, pushed.StatusCode); // the in-flight push finished
+        var id = (await pushed.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
+        using var fromB = HttpOn(b.BaseUrl);
+        Assert.Equal(SHA256.HashData(body), SHA256.HashData(await fromB.GetByteArrayAsync("pull/" + id)));
+
+        var (status, reason) = await watcherClosed.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(1012, (int)status!);
+        Assert.Contains("reconnect", reason, StringComparison.Ordinal);
+
+        await consumer.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(Enumerable.Range(1, total).Select(i => (long)i), arrivals); // nothing lost, nothing twice
+        Assert.True(subscription.Connections >= 2, "the subscription should have moved to relay B");
+        Assert.Equal(0, exitCode);
+        output.WriteLine($"SIGTERM to exit: {stoppedIn.TotalMilliseconds:0} ms (exit code {exitCode})");
+        Assert.InRange(stoppedIn, TimeSpan.Zero, TimeSpan.FromSeconds(20));
+    }
+
+    /// <summary>A request body that trickles in over a given time.</summary>
+    private sealed class SlowStream(byte[] data, TimeSpan over) : Stream
+    {
+        private int _position;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => data.Length;
+
+        public override long Position { get => _position; set => throw new NotSupportedException(); }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            if (_position >= data.Length)
+            {
+                return 0;
+            }
+
+            await Task.Delay(over / 20, cancellationToken);
+            var count = Math.Min(Math.Min(buffer.Length, data.Length / 20 + 1), data.Length - _position);
+            data.AsMemory(_position, count).CopyTo(buffer);
+            _position += count;
+            return count;
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+
+    [Fact]
     public async Task While_redis_is_down_calls_fail_fast_with_503_and_recover_by_themselves_with_the_data_intact()
     {
         var relay = await StartRelayAsync();

@@ -15,10 +15,36 @@ internal sealed record KeyGrant(ApiKeyRecord Record, string Plan);
 /// revoked or a plan changed anywhere, the cache is dropped at once and the revoked keys' WebSockets are
 /// closed (4401); WebSockets of keys that expire are closed when they expire.
 /// </summary>
-internal sealed class AccessControl(IRelayStore store, IOptions<RelayOptions> options, TimeProvider clock, ILogger<AccessControl> logger) : PeriodicService(clock)
+internal sealed class AccessControl : PeriodicService
 {
     /// <summary>WebSocket close code for a key that was revoked or expired while the socket was open.</summary>
     public const int KeyRevokedCloseStatus = 4401;
+
+    /// <summary>WebSocket close code (Service Restart) when the relay stops: the client reconnects, to another relay.</summary>
+    public const int RestartCloseStatus = 1012;
+
+    public const string RestartReason = "relay restarting; reconnect (with since=) to continue";
+
+    private readonly IRelayStore store;
+    private readonly IOptions<RelayOptions> options;
+    private readonly ILogger<AccessControl> logger;
+
+    public AccessControl(IRelayStore store, IOptions<RelayOptions> options, TimeProvider clock, ILogger<AccessControl> logger, IHostApplicationLifetime lifetime)
+        : base(clock)
+    {
+        this.store = store;
+        this.options = options;
+        this.logger = logger;
+
+        // Graceful stop: every WebSocket gets a close frame saying to reconnect before the relay goes away.
+        lifetime.ApplicationStopping.Register(() =>
+        {
+            foreach (var session in _sessions.Keys)
+            {
+                _ = session.EndAsync(RestartReason, RestartCloseStatus);
+            }
+        });
+    }
 
     private readonly ConcurrentDictionary<string, (KeyGrant Grant, long Generation, DateTimeOffset Until)> _cache = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Session, byte> _sessions = new();
@@ -70,11 +96,7 @@ internal sealed class AccessControl(IRelayStore store, IOptions<RelayOptions> op
         }
 
         var session = new Session(this, caller, holder);
-        if (caller.KeyHash is not null)
-        {
-            _sessions.TryAdd(session, 0);
-        }
-
+        _sessions.TryAdd(session, 0);
         return session;
     }
 
@@ -105,7 +127,7 @@ internal sealed class AccessControl(IRelayStore store, IOptions<RelayOptions> op
         }
 
         var now = Clock.GetUtcNow();
-        foreach (var keyed in _sessions.Keys.GroupBy(s => s.Caller.KeyHash!, StringComparer.Ordinal))
+        foreach (var keyed in _sessions.Keys.Where(s => s.Caller.KeyHash is not null).GroupBy(s => s.Caller.KeyHash!, StringComparer.Ordinal))
         {
             if (keyed.First().Caller.ExpiresAt is { } expires && expires <= now)
             {
@@ -145,7 +167,7 @@ internal sealed class AccessControl(IRelayStore store, IOptions<RelayOptions> op
         /// Sends the close frame and lets the client answer it (cancelling a pending receive at once would
         /// abort the socket, and the client would see a reset instead of the reason).
         /// </summary>
-        public async Task EndAsync(string reason)
+        public async Task EndAsync(string reason, int status = KeyRevokedCloseStatus)
         {
             if (Interlocked.CompareExchange(ref _endReason, reason, null) is not null || Volatile.Read(ref _socket) is not { } socket || _close is not { } close)
             {
@@ -155,7 +177,7 @@ internal sealed class AccessControl(IRelayStore store, IOptions<RelayOptions> op
             try
             {
                 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-                await socket.CloseOutputAsync((System.Net.WebSockets.WebSocketCloseStatus)KeyRevokedCloseStatus, reason, timeout.Token).ConfigureAwait(false);
+                await socket.CloseOutputAsync((System.Net.WebSockets.WebSocketCloseStatus)status, reason, timeout.Token).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is System.Net.WebSockets.WebSocketException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
             {
@@ -180,7 +202,7 @@ internal sealed class AccessControl(IRelayStore store, IOptions<RelayOptions> op
             if (EndReason is { } reason)
             {
                 _endReason = null;
-                _ = EndAsync(reason);
+                _ = EndAsync(reason, reason == RestartReason ? RestartCloseStatus : KeyRevokedCloseStatus);
             }
         }
 

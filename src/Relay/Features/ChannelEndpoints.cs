@@ -167,7 +167,6 @@ internal static class ChannelEndpoints
         IRelayStore store,
         IOptions<RelayOptions> options,
         ILoggerFactory loggers,
-        IHostApplicationLifetime lifetime,
         CancellationToken cancellationToken)
     {
         if (!http.WebSockets.IsWebSocketRequest)
@@ -213,7 +212,7 @@ internal static class ChannelEndpoints
 
         if (http.Request.Query["group"].FirstOrDefault() is { } group)
         {
-            return await QueueGroups.ServeMemberAsync(http, store, relay, caller, session, channel, group, since, lifetime.ApplicationStopping, cancellationToken).ConfigureAwait(false);
+            return await QueueGroups.ServeMemberAsync(http, store, relay, caller, session, channel, group, since, cancellationToken).ConfigureAwait(false);
         }
 
         var queue = Channel.CreateBounded<ChannelEvent>(new BoundedChannelOptions(relay.SubscriberBuffer) { SingleReader = true });
@@ -240,7 +239,8 @@ internal static class ChannelEndpoints
         }).ConfigureAwait(false);
         Log.SubscriberJoined(logger, caller.Workspace, channel, since ?? -1);
 
-        using var closed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lifetime.ApplicationStopping);
+        // Not linked to the relay's stopping: AccessControl ends every session then, close frame (1012) first.
+        using var closed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         session.Attach(socket, closed);
         var receiving = ReceiveUntilClosedAsync(socket, closed);
         var buffer = new ArrayBufferWriter<byte>();
@@ -347,7 +347,7 @@ internal static class ChannelEndpoints
     /// <summary>
     /// Completes the close handshake: answers a client's close, closes with 4401 when the relay ended the
     /// session because its key was revoked or expired (<paramref name="endReason"/>), or with 1001 when the
-    /// relay is stopping.
+    /// relay is stopping (1012: reconnect, to another relay).
     /// </summary>
     internal static async Task CloseQuietlyAsync(WebSocket socket, string? endReason = null)
     {
@@ -358,9 +358,9 @@ internal static class ChannelEndpoints
 
         var (status, reason) = socket.State == WebSocketState.CloseReceived
             ? (WebSocketCloseStatus.NormalClosure, "bye")
-            : endReason is not null
+            : endReason is not null and not AccessControl.RestartReason
                 ? ((WebSocketCloseStatus)AccessControl.KeyRevokedCloseStatus, endReason)
-                : (WebSocketCloseStatus.EndpointUnavailable, "relay stopping");
+                : ((WebSocketCloseStatus)AccessControl.RestartCloseStatus, AccessControl.RestartReason);
         try
         {
             await socket.CloseOutputAsync(status, reason, CancellationToken.None).ConfigureAwait(false);

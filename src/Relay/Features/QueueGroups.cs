@@ -31,7 +31,6 @@ internal static class QueueGroups
         string channel,
         string group,
         long? since,
-        CancellationToken stopping,
         CancellationToken cancellationToken)
     {
         if (!Channels.IsValidName(group))
@@ -60,7 +59,7 @@ internal static class QueueGroups
             KeepAliveInterval = relay.KeepAliveInterval,
             KeepAliveTimeout = relay.KeepAliveInterval,
         }).ConfigureAwait(false);
-        using var closed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, stopping);
+        using var closed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken); // stopping: see AccessControl
         session.Attach(socket, closed);
         var inFlight = new HashSet<long>();
         var receiving = ChannelEndpoints.ReceiveUntilClosedAsync(socket, closed, frame => HandleAckAsync(frame, store, caller.Workspace, channel, group, member, inFlight, wake.Writer, closed.Token));

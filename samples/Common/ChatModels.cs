@@ -1,0 +1,72 @@
+using System.ClientModel;
+using Anthropic;
+using Microsoft.Extensions.AI;
+using OpenAI;
+
+namespace CtxRelay.Samples;
+
+/// <summary>
+/// Picks the chat model a sample talks to from the environment, the same way in every sample:
+/// <list type="bullet">
+/// <item><c>OPENAI_API_KEY</c> (+ optional <c>OPENAI_BASE_URL</c>, <c>OPENAI_MODEL</c>): any OpenAI-compatible
+/// endpoint — OpenAI itself, or Ollama with <c>OPENAI_BASE_URL=http://localhost:11434/v1</c>;</item>
+/// <item>otherwise <c>ANTHROPIC_API_KEY</c> (+ optional <c>ANTHROPIC_BASE_URL</c>, <c>ANTHROPIC_MODEL</c>): Claude
+/// through the official <c>Anthropic</c> package's <see cref="IChatClient"/>;</item>
+/// <item>otherwise the sample's scripted stand-in, so every sample runs (and is tested) without a model.</item>
+/// </list>
+/// </summary>
+public static class ChatModels
+{
+    public const string DefaultOpenAIModel = "gpt-4o-mini";
+
+    public const string DefaultAnthropicModel = "claude-sonnet-4-5";
+
+    /// <summary>The model from the environment, or <paramref name="standIn"/> when no model is configured.</summary>
+    public static SampleModel FromEnvironment(ScriptedChatClient standIn)
+    {
+        ArgumentNullException.ThrowIfNull(standIn);
+        if (Variable("OPENAI_API_KEY") is { } openAIKey)
+        {
+            var model = Variable("OPENAI_MODEL") ?? DefaultOpenAIModel;
+            var options = new OpenAIClientOptions();
+            if (Variable("OPENAI_BASE_URL") is { } baseUrl)
+            {
+                options.Endpoint = ContextRelayOptions.ParseBaseUrl(baseUrl, "OPENAI_BASE_URL");
+            }
+
+            var client = new OpenAI.Chat.ChatClient(model, new ApiKeyCredential(openAIKey), options).AsIChatClient();
+            return new SampleModel(client, $"{model} at {options.Endpoint?.Authority ?? "api.openai.com"}");
+        }
+
+        if (Variable("ANTHROPIC_API_KEY") is not null)
+        {
+            var model = Variable("ANTHROPIC_MODEL") ?? DefaultAnthropicModel;
+            var client = new AnthropicClient().AsIChatClient(model, defaultMaxOutputTokens: 4096); // key and ANTHROPIC_BASE_URL from the environment
+            return new SampleModel(client, $"{model} (Anthropic)");
+        }
+
+        return new SampleModel(standIn, $"scripted stand-in '{standIn.Name}' (set OPENAI_API_KEY or ANTHROPIC_API_KEY for a real model)");
+    }
+
+    private static string? Variable(string name)
+        => Environment.GetEnvironmentVariable(name) is { Length: > 0 } value ? value.Trim() : null;
+}
+
+/// <summary>A chat model and how to name it in a sample's output.</summary>
+public sealed class SampleModel(IChatClient client, string name) : IDisposable
+{
+    public IChatClient Client { get; } = client;
+
+    public string Name { get; } = name;
+
+    /// <summary>One turn: <paramref name="instructions"/> as the system message, <paramref name="input"/> as the user's.</summary>
+    public async Task<string> AskAsync(string instructions, string input, CancellationToken cancellationToken = default)
+    {
+        var response = await Client.GetResponseAsync(
+            [new ChatMessage(ChatRole.System, instructions), new ChatMessage(ChatRole.User, input)],
+            cancellationToken: cancellationToken).ConfigureAwait(false);
+        return response.Text.Trim();
+    }
+
+    public void Dispose() => Client.Dispose();
+}

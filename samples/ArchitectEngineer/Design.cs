@@ -64,7 +64,7 @@ internal static partial class Design
     {
         var words = WordPattern().Matches(feature).Select(w => w.Value)
             .Where(w => w.Length > 1 && !StopWords.Contains(w.ToLowerInvariant()))
-            .Take(3)
+            .Take(4)
             .Select(w => char.ToUpperInvariant(w[0]) + w[1..].ToLowerInvariant());
         var name = string.Concat(words);
         return name.Length > 0 ? name : "Feature";

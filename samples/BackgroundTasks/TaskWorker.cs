@@ -53,6 +53,9 @@ internal sealed partial class TaskWorker(
             o.SingleLine = true;
             o.TimestampFormat = "HH:mm:ss ";
         });
+        builder.Logging.AddFilter("System.Net.Http", LogLevel.Warning) // not a line per request
+            .AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning)
+            .AddFilter("Microsoft.Extensions.Hosting", LogLevel.None); // start failures are reported below, in one line
         builder.Services.AddOptions<WorkerOptions>().BindConfiguration("Worker")
             .Validate(o => o.AckTimeout >= TimeSpan.FromSeconds(1) && o.AckTimeout <= TimeSpan.FromHours(1), "--ack-timeout must be between 00:00:01 and 01:00:00.")
             .ValidateOnStart();

@@ -38,14 +38,16 @@ public static class SampleRun
     /// <summary>The one line to show for an error a user can fix, or null for a bug (which keeps its stack trace).</summary>
     public static string? Describe(Exception exception) => exception switch
     {
-        RelayAuthException ex => $"{ex.Message} Set CONTEXTRELAY_API_KEY to a key of this relay (the relay prints its dev key on first start).",
-        RelayUnavailableException ex => $"{ex.Message} Is the relay running (dotnet run --project src/Relay) at CONTEXTRELAY_URL?",
+        RelayAuthException ex => $"{Sentence(ex.Message)} Set CONTEXTRELAY_API_KEY to a key of this relay (the relay prints its dev key on first start).",
+        RelayUnavailableException ex => $"{Sentence(ex.Message)} Is the relay running (dotnet run --project src/Relay) at CONTEXTRELAY_URL?",
         RelayException ex => ex.Message,
-        HttpRequestException ex => $"{ex.Message} Is the relay running (dotnet run --project src/Relay) at CONTEXTRELAY_URL, and are the model's variables right?",
+        HttpRequestException ex => $"{Sentence(ex.Message)} Is the relay running (dotnet run --project src/Relay) at CONTEXTRELAY_URL, and are the model's variables right?",
         ArgumentException ex when ex.ParamName == "value" => ex.Message, // a malformed URL variable, named in the message
         InvalidDataException ex => ex.Message, // a model's answer the sample cannot use; the message says what to try
         _ => null,
     };
+
+    private static string Sentence(string message) => message.TrimEnd().TrimEnd('.') + ".";
 }
 
 /// <summary>A mistake in a sample's command line; shown as one line with exit code 2.</summary>

@@ -1,0 +1,67 @@
+using CtxRelay.Testing;
+
+namespace CtxRelay.Samples.Tests;
+
+/// <summary>
+/// The model variables select a real model client (samples/Common): OpenAI-compatible or Anthropic, each
+/// through its real package, against a scripted endpoint on loopback — here with samples/ProdListener.
+/// </summary>
+public sealed class RealModelTests(RelayFixture relay) : IClassFixture<RelayFixture>
+{
+    private const string Answer = "likely cause: the 14:02 deploy; first step: roll it back";
+
+    private static readonly string Dll = SampleProcess.Locate("ProdListener", "contextrelay-sample-prodlistener.dll");
+
+    [Fact]
+    public async Task OpenAIVariables_SendTheTaskToThatEndpoint_AndPrintItsAnswer()
+    {
+        await using var model = await ScriptedModelEndpoint.StartAsync(Answer);
+        var (output, report) = await TriageOneReportAsync(new Dictionary<string, string>
+        {
+            ["OPENAI_API_KEY"] = "sk-test-openai",
+            ["OPENAI_BASE_URL"] = model.BaseUrl + "/v1",
+            ["OPENAI_MODEL"] = "llama3.2",
+        });
+
+        Assert.Contains($"(model: llama3.2 at {new Uri(model.BaseUrl).Authority})", output, StringComparison.Ordinal);
+        Assert.Contains($"  triage: {Answer}", output, StringComparison.Ordinal);
+        var request = Assert.Single(model.Requests);
+        Assert.Equal("/v1/chat/completions", request.Path);
+        Assert.Equal("Bearer sk-test-openai", request.Authorization);
+        Assert.Equal("llama3.2", request.Body["model"]?.ToString());
+        Assert.Contains(report, request.Body["messages"]!.ToJsonString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AnthropicVariables_SendTheTaskToThatEndpoint_AndPrintItsAnswer()
+    {
+        await using var model = await ScriptedModelEndpoint.StartAsync(Answer);
+        var (output, report) = await TriageOneReportAsync(new Dictionary<string, string>
+        {
+            ["ANTHROPIC_API_KEY"] = "sk-ant-test",
+            ["ANTHROPIC_BASE_URL"] = model.BaseUrl,
+            ["ANTHROPIC_MODEL"] = "claude-test",
+        });
+
+        Assert.Contains("(model: claude-test (Anthropic))", output, StringComparison.Ordinal);
+        Assert.Contains($"  triage: {Answer}", output, StringComparison.Ordinal);
+        var request = Assert.Single(model.Requests);
+        Assert.Equal("/v1/messages", request.Path);
+        Assert.Contains("sk-ant-test", request.Authorization, StringComparison.Ordinal);
+        Assert.Equal("claude-test", request.Body["model"]?.ToString());
+        Assert.Contains(report, request.Body["messages"]!.ToJsonString(), StringComparison.Ordinal);
+    }
+
+    private async Task<(string Output, string Report)> TriageOneReportAsync(IReadOnlyDictionary<string, string> environment)
+    {
+        var channel = "prod-issues-" + Guid.NewGuid().ToString("N")[..8];
+        await using var listener = SampleProcess.Start(relay, Dll, ["--channel", channel, "--limit", "1"], environment);
+        await listener.WaitForLineAsync(l => l.StartsWith("listening on", StringComparison.Ordinal), "the listener to subscribe");
+        var report = "Login loop after the deploy " + Guid.NewGuid().ToString("N")[..8];
+        using var client = relay.CreateClient();
+        await client.PushAsync(report, channel, new { severity = "high", title = "Login loop" });
+
+        Assert.True(await listener.WaitForExitAsync() == 0, listener.Error);
+        return (listener.Output, report);
+    }
+}

@@ -60,13 +60,32 @@ public sealed class SampleModel(IChatClient client, string name) : IDisposable
     public string Name { get; } = name;
 
     /// <summary>One turn: <paramref name="instructions"/> as the system message, <paramref name="input"/> as the user's.</summary>
+    /// <exception cref="SampleModelException">The model could not be reached or refused the request.</exception>
     public async Task<string> AskAsync(string instructions, string input, CancellationToken cancellationToken = default)
     {
-        var response = await Client.GetResponseAsync(
-            [new ChatMessage(ChatRole.System, instructions), new ChatMessage(ChatRole.User, input)],
-            cancellationToken: cancellationToken).ConfigureAwait(false);
-        return response.Text.Trim();
+        try
+        {
+            var response = await Client.GetResponseAsync(
+                [new ChatMessage(ChatRole.System, instructions), new ChatMessage(ChatRole.User, input)],
+                cancellationToken: cancellationToken).ConfigureAwait(false);
+            return response.Text.Trim();
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // Each provider's package has its own exceptions; what a user needs is the same: which model, what it said, what to check.
+            var cause = ex;
+            while (cause.InnerException is { } inner)
+            {
+                cause = inner; // "Connection refused (host:port)" rather than "Retry failed after 4 tries (…) (…)"
+            }
+
+            var detail = cause.Message.Split('\n', 2)[0].Trim().TrimEnd('.');
+            throw new SampleModelException($"the model {Name} failed: {detail}. Check OPENAI_API_KEY / OPENAI_BASE_URL / OPENAI_MODEL or ANTHROPIC_API_KEY / ANTHROPIC_MODEL.", ex);
+        }
     }
 
     public void Dispose() => Client.Dispose();
 }
+
+/// <summary>A chat model could not answer; the message names the model and the variables to check.</summary>
+public sealed class SampleModelException(string message, Exception innerException) : Exception(message, innerException);

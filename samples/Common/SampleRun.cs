@@ -42,7 +42,8 @@ public static class SampleRun
         RelayUnavailableException ex => $"{Sentence(ex.Message)} Is the relay running (dotnet run --project src/Relay) at CONTEXTRELAY_URL?",
         RelayException ex => ex.Message,
         HttpRequestException ex => $"{Sentence(ex.Message)} Is the relay running (dotnet run --project src/Relay) at CONTEXTRELAY_URL, and are the model's variables right?",
-        ArgumentException ex when ex.ParamName == "value" => ex.Message, // a malformed URL variable, named in the message
+        ArgumentException ex when ex.ParamName == "value" => ex.Message.Replace(" (Parameter 'value')", string.Empty, StringComparison.Ordinal), // a malformed URL variable, named in the message
+        SampleModelException ex => ex.Message,
         InvalidDataException ex => ex.Message, // a model's answer the sample cannot use; the message says what to try
         _ => null,
     };

@@ -91,5 +91,14 @@ public sealed class HandOffTests(RelayFixture relay) : IClassFixture<RelayFixtur
         Assert.Contains("CONTEXTRELAY_API_KEY", line, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task AMalformedRelayUrl_IsOneLineNamingTheVariable()
+    {
+        await using var sample = await SampleProcess.RunAsync(relay, Dll, ["--channel", NewChannel()], new Dictionary<string, string> { ["CONTEXTRELAY_URL"] = "relay:8787" });
+
+        Assert.Equal(1, sample.ExitCode);
+        Assert.Equal("handoff: CONTEXTRELAY_URL must be an http:// or https:// address such as http://127.0.0.1:8787, not 'relay:8787'.", sample.Error.Trim());
+    }
+
     private static string NewChannel() => "reviews-" + Guid.NewGuid().ToString("N")[..8];
 }

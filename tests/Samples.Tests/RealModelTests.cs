@@ -52,6 +52,28 @@ public sealed class RealModelTests(RelayFixture relay) : IClassFixture<RelayFixt
         Assert.Contains(report, request.Body["messages"]!.ToJsonString(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task AModelThatCannotBeReached_IsOneLineNamingTheVariables()
+    {
+        var channel = "prod-issues-" + Guid.NewGuid().ToString("N")[..8];
+        var environment = new Dictionary<string, string>
+        {
+            ["OPENAI_API_KEY"] = "sk-test-openai",
+            ["OPENAI_BASE_URL"] = $"http://127.0.0.1:{RelayProcess.FreePort()}/v1", // nothing listens there
+        };
+        await using var listener = SampleProcess.Start(relay, Dll, ["--channel", channel, "--limit", "1"], environment);
+        await listener.WaitForLineAsync(l => l.StartsWith("listening on", StringComparison.Ordinal), "the listener to subscribe");
+        using var client = relay.CreateClient();
+        await client.PushAsync("Checkout is down", channel, new { severity = "high", title = "Checkout" });
+
+        Assert.Equal(1, await listener.WaitForExitAsync(TimeSpan.FromSeconds(120)));
+        var line = Assert.Single(listener.Error.Trim().Split('\n'));
+        Assert.StartsWith($"prod-listener: the model {ChatModelsDefault} at 127.0.0.1:", line, StringComparison.Ordinal);
+        Assert.EndsWith("Check OPENAI_API_KEY / OPENAI_BASE_URL / OPENAI_MODEL or ANTHROPIC_API_KEY / ANTHROPIC_MODEL.", line, StringComparison.Ordinal);
+    }
+
+    private const string ChatModelsDefault = "gpt-4o-mini";
+
     private async Task<(string Output, string Report)> TriageOneReportAsync(IReadOnlyDictionary<string, string> environment)
     {
         var channel = "prod-issues-" + Guid.NewGuid().ToString("N")[..8];

@@ -21,35 +21,54 @@ public static class ChatModels
 
     public const string DefaultAnthropicModel = "claude-sonnet-4-5";
 
-    /// <summary>The model from the environment, or <paramref name="standIn"/> when no model is configured.</summary>
-    public static SampleModel FromEnvironment(ScriptedChatClient standIn)
+    /// <summary>
+    /// The model from the environment, or <paramref name="standIn"/> when no model is configured. When both
+    /// providers are configured, <paramref name="prefer"/> picks one — so two agents can run on two different
+    /// models (the default prefers the OpenAI-compatible one).
+    /// </summary>
+    public static SampleModel FromEnvironment(ScriptedChatClient standIn, ModelProvider prefer = ModelProvider.OpenAI)
     {
         ArgumentNullException.ThrowIfNull(standIn);
-        if (Variable("OPENAI_API_KEY") is { } openAIKey)
+        var openAI = Variable("OPENAI_API_KEY") is not null;
+        var anthropic = Variable("ANTHROPIC_API_KEY") is not null;
+        return (openAI, anthropic) switch
         {
-            var model = Variable("OPENAI_MODEL") ?? DefaultOpenAIModel;
-            var options = new OpenAIClientOptions();
-            if (Variable("OPENAI_BASE_URL") is { } baseUrl)
-            {
-                options.Endpoint = ContextRelayOptions.ParseBaseUrl(baseUrl, "OPENAI_BASE_URL");
-            }
+            (true, true) => prefer == ModelProvider.Anthropic ? Anthropic() : OpenAI(),
+            (true, false) => OpenAI(),
+            (false, true) => Anthropic(),
+            _ => new SampleModel(standIn, $"scripted stand-in '{standIn.Name}' (set OPENAI_API_KEY or ANTHROPIC_API_KEY for a real model)"),
+        };
+    }
 
-            var client = new OpenAI.Chat.ChatClient(model, new ApiKeyCredential(openAIKey), options).AsIChatClient();
-            return new SampleModel(client, $"{model} at {options.Endpoint?.Authority ?? "api.openai.com"}");
+    private static SampleModel OpenAI()
+    {
+        var model = Variable("OPENAI_MODEL") ?? DefaultOpenAIModel;
+        var options = new OpenAIClientOptions();
+        if (Variable("OPENAI_BASE_URL") is { } baseUrl)
+        {
+            options.Endpoint = ContextRelayOptions.ParseBaseUrl(baseUrl, "OPENAI_BASE_URL");
         }
 
-        if (Variable("ANTHROPIC_API_KEY") is not null)
-        {
-            var model = Variable("ANTHROPIC_MODEL") ?? DefaultAnthropicModel;
-            var client = new AnthropicClient().AsIChatClient(model, defaultMaxOutputTokens: 4096); // key and ANTHROPIC_BASE_URL from the environment
-            return new SampleModel(client, $"{model} (Anthropic)");
-        }
+        var client = new OpenAI.Chat.ChatClient(model, new ApiKeyCredential(Variable("OPENAI_API_KEY")!), options).AsIChatClient();
+        return new SampleModel(client, $"{model} at {options.Endpoint?.Authority ?? "api.openai.com"}");
+    }
 
-        return new SampleModel(standIn, $"scripted stand-in '{standIn.Name}' (set OPENAI_API_KEY or ANTHROPIC_API_KEY for a real model)");
+    private static SampleModel Anthropic()
+    {
+        var model = Variable("ANTHROPIC_MODEL") ?? DefaultAnthropicModel;
+        var client = new AnthropicClient().AsIChatClient(model, defaultMaxOutputTokens: 4096); // key and ANTHROPIC_BASE_URL from the environment
+        return new SampleModel(client, $"{model} (Anthropic)");
     }
 
     private static string? Variable(string name)
         => Environment.GetEnvironmentVariable(name) is { Length: > 0 } value ? value.Trim() : null;
+}
+
+/// <summary>Which provider to use when the environment configures both.</summary>
+public enum ModelProvider
+{
+    OpenAI,
+    Anthropic,
 }
 
 /// <summary>A chat model and how to name it in a sample's output.</summary>

@@ -15,7 +15,7 @@ return await SampleRun.RunAsync("handoff", async cancellationToken =>
 
     using var relay = new ContextRelay(ContextRelayOptions.FromEnvironment());
     using var reviewer = ChatModels.FromEnvironment(Review.StandInReviewer);
-    using var ticketWriter = ChatModels.FromEnvironment(Review.StandInTicketWriter);
+    using var ticketWriter = ChatModels.FromEnvironment(Review.StandInTicketWriter, prefer: ModelProvider.Anthropic); // with both keys set: two different models
     Console.WriteLine($"reviewer: {reviewer.Name}");
     Console.WriteLine($"ticket writer: {ticketWriter.Name}");
 

@@ -4,13 +4,15 @@ namespace CtxRelay.Samples.Tests;
 
 /// <summary>
 /// The model variables select a real model client (samples/Common): OpenAI-compatible or Anthropic, each
-/// through its real package, against a scripted endpoint on loopback — here with samples/ProdListener.
+/// through its real package, against a scripted endpoint on loopback.
 /// </summary>
 public sealed class RealModelTests(RelayFixture relay) : IClassFixture<RelayFixture>
 {
     private const string Answer = "likely cause: the 14:02 deploy; first step: roll it back";
 
     private static readonly string Dll = SampleProcess.Locate("ProdListener", "contextrelay-sample-prodlistener.dll");
+
+    private static readonly string HandOffDll = SampleProcess.Locate("HandOff", "contextrelay-sample-handoff.dll");
 
     [Fact]
     public async Task OpenAIVariables_SendTheTaskToThatEndpoint_AndPrintItsAnswer()
@@ -70,6 +72,36 @@ public sealed class RealModelTests(RelayFixture relay) : IClassFixture<RelayFixt
         var line = Assert.Single(listener.Error.Trim().Split('\n'));
         Assert.StartsWith($"prod-listener: the model {ChatModelsDefault} at 127.0.0.1:", line, StringComparison.Ordinal);
         Assert.EndsWith("Check OPENAI_API_KEY / OPENAI_BASE_URL / OPENAI_MODEL or ANTHROPIC_API_KEY / ANTHROPIC_MODEL.", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task WithBothProviders_TheHandOffIsCrossModel_TheSecondModelGetsTheReviewTheFirstWrote()
+    {
+        const string Review = "- [high] src/Pay.cs:3: the card number is logged";
+        await using var reviewer = await ScriptedModelEndpoint.StartAsync(Review);
+        await using var ticketWriter = await ScriptedModelEndpoint.StartAsync("TICKET-1 [high] Fix src/Pay.cs:3: stop logging the card number");
+        var channel = "reviews-" + Guid.NewGuid().ToString("N")[..8];
+
+        await using var sample = await SampleProcess.RunAsync(relay, HandOffDll, ["--channel", channel], new Dictionary<string, string>
+        {
+            ["OPENAI_API_KEY"] = "sk-test-openai",
+            ["OPENAI_BASE_URL"] = reviewer.BaseUrl + "/v1",
+            ["OPENAI_MODEL"] = "gpt-test",
+            ["ANTHROPIC_API_KEY"] = "sk-ant-test",
+            ["ANTHROPIC_BASE_URL"] = ticketWriter.BaseUrl,
+            ["ANTHROPIC_MODEL"] = "claude-test",
+        });
+
+        Assert.True(sample.ExitCode == 0, sample.Error);
+        Assert.Contains($"reviewer: gpt-test at {new Uri(reviewer.BaseUrl).Authority}", sample.Output, StringComparison.Ordinal);
+        Assert.Contains("ticket writer: claude-test (Anthropic)", sample.Output, StringComparison.Ordinal);
+        Assert.Contains("  TICKET-1 [high] Fix src/Pay.cs:3: stop logging the card number", sample.Output, StringComparison.Ordinal);
+        Assert.Contains("TokenService.cs", Assert.Single(reviewer.Requests).Body["messages"]!.ToJsonString(), StringComparison.Ordinal); // the diff
+        var ticketRequest = Assert.Single(ticketWriter.Requests);
+        Assert.Equal("/v1/messages", ticketRequest.Path);
+        Assert.Contains("the card number is logged", ticketRequest.Body["messages"]!.ToJsonString(), StringComparison.Ordinal); // the pulled review
+        var review = (await RelayState.PushesAsync(relay, channel)).First(p => p.Meta("kind") == "review");
+        Assert.Equal(["1", "0", "0"], new[] { "high", "medium", "low" }.Select(k => review.Meta(k)));
     }
 
     private const string ChatModelsDefault = "gpt-4o-mini";

@@ -14,6 +14,9 @@ internal sealed class SampleProcess : IAsyncDisposable
     private static readonly string[] ModelVariables =
         ["OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL", "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL", "ANTHROPIC_MODEL"];
 
+    /// <summary>How long to wait for a line: a dotnet process starting on a busy 2-core CI machine can take a while.</summary>
+    private static readonly TimeSpan StartupPatience = TimeSpan.FromSeconds(60);
+
     private readonly Process _process;
     private readonly List<string> _lines = [];
     private readonly List<(Func<string, bool> Match, TaskCompletionSource<string> Found)> _waiters = [];
@@ -135,7 +138,7 @@ internal sealed class SampleProcess : IAsyncDisposable
         {
             try
             {
-                return await Wait.For(found.Task, what, timeout);
+                return await Wait.For(found.Task, what, timeout ?? StartupPatience);
             }
             catch (TimeoutException ex)
             {

@@ -69,7 +69,7 @@ internal static partial class Review
             }
         }
 
-        return review.ToString();
+        return review.Length > 0 ? review.ToString() : "No findings.";
     });
 
     /// <summary>One ticket per finding line of the review it is given.</summary>

@@ -11,7 +11,7 @@ public sealed class HandOffTests(RelayFixture relay) : IClassFixture<RelayFixtur
     public async Task TheExampleDiff_IsReviewed_AndEveryFindingOfThePulledReviewBecomesATicket()
     {
         var channel = NewChannel();
-        var recorder = new RequestRecorder(relay);
+        using var recorder = new RequestRecorder(relay);
 
         await using var sample = await SampleProcess.RunAsync(relay, Dll, ["--channel", channel]);
 
@@ -69,6 +69,25 @@ public sealed class HandOffTests(RelayFixture relay) : IClassFixture<RelayFixtur
         var ticket = Assert.Single(sample.Output.Split('\n'), l => l.TrimStart().StartsWith("TICKET-", StringComparison.Ordinal));
         Assert.StartsWith("TICKET-1 [high] Fix src/Payments/Charge.cs:42: hard-coded credential", ticket.Trim(), StringComparison.Ordinal);
         Assert.Contains("hunter2", ticket, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AReviewWithNoFindings_IsNotPulled_ThePeekSaysThereIsNothingToFile()
+    {
+        using var directory = new TemporaryDirectory("handoff");
+        var diff = Path.Combine(directory.Path, "clean.diff");
+        await File.WriteAllTextAsync(diff, "--- a/README.md\n+++ b/README.md\n@@ -1,1 +1,2 @@\n # Title\n+A sentence that needs no review.\n");
+        var channel = NewChannel();
+        using var recorder = new RequestRecorder(relay);
+
+        await using var sample = await SampleProcess.RunAsync(relay, Dll, ["--channel", channel, "--diff", diff]);
+
+        Assert.True(sample.ExitCode == 0, sample.Error);
+        Assert.Contains("ticket writer: nothing to file.", sample.Output, StringComparison.Ordinal);
+        var review = Assert.Single(await RelayState.PushesAsync(relay, channel)); // no tickets pushed
+        Assert.Equal("0", review.Meta("findings"));
+        Assert.Contains((string)review["id"]!, recorder.PeekedIds);
+        Assert.DoesNotContain((string)review["id"]!, recorder.PulledIds);
     }
 
     [Fact]

@@ -35,7 +35,7 @@ public sealed class ProdListenerTests(RelayFixture relay) : IClassFixture<RelayF
         Assert.True(await listener.WaitForExitAsync() == 0, listener.Error);
 
         // The relay saw a peek of every report and a pull of exactly the two high ones.
-        Assert.Equal([ids[1], ids[3]], recorder.PulledIds.Intersect(ids).Order());
+        Assert.Equal(new[] { ids[1], ids[3] }.Order(), recorder.PulledIds.Intersect(ids).Order());
         Assert.Equal(ids.Order(), recorder.PeekedIds.Intersect(ids).Order());
 
         var lines = listener.Output.Split('\n');

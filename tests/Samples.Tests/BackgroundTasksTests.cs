@@ -55,6 +55,31 @@ public sealed partial class BackgroundTasksTests(RelayFixture relay) : IClassFix
     }
 
     [Fact]
+    public async Task TwoWorkers_ShareTheTasks_EachTaskDoneByExactlyOneOfThem()
+    {
+        var (tasks, done, batch) = NewChannels();
+        const int Count = 6;
+        string[] worker = ["worker", "--tasks", tasks, "--done", done, "--work-delay", "00:00:00.5"];
+        await using var first = SampleProcess.Start(relay, Dll, worker);
+        await using var second = SampleProcess.Start(relay, Dll, worker);
+        await first.WaitForLineAsync(l => l.Contains(" joined group ", StringComparison.Ordinal), "worker 1 to join");
+        await second.WaitForLineAsync(l => l.Contains(" joined group ", StringComparison.Ordinal), "worker 2 to join");
+
+        await using (var fire = await SampleProcess.RunAsync(relay, Dll, ["fire", "--count", $"{Count}", "--batch", batch, "--tasks", tasks]))
+        {
+            Assert.Equal(0, fire.ExitCode);
+        }
+
+        await using var notifier = await SampleProcess.RunAsync(relay, Dll, ["notify", "--batch", batch, "--count", $"{Count}", "--done", done, "--timeout", "60"]);
+        Assert.True(notifier.ExitCode == 0, notifier.Output + notifier.Error);
+
+        var results = await RelayState.PushesAsync(relay, done);
+        Assert.Equal(Enumerable.Range(1, Count).Select(i => $"{batch}-{i}"), results.Select(r => r.Meta("task_id")!).Order());
+        Assert.All(results, r => Assert.Equal("1", r.Meta("deliveries"))); // nobody died: every task handed out once
+        Assert.Equal(new[] { $"{first.Id}", $"{second.Id}" }.Order(), results.Select(r => r.Meta("worker")!).Distinct().Order()); // both worked
+    }
+
+    [Fact]
     public async Task TheNotifier_CountsResultsThatArrivedBeforeItStarted_AndGivesUpWithAHint()
     {
         var (tasks, done, batch) = NewChannels();

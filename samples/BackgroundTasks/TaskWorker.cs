@@ -53,7 +53,8 @@ internal sealed partial class TaskWorker(
             o.SingleLine = true;
             o.TimestampFormat = "HH:mm:ss ";
         });
-        builder.Logging.AddFilter("System.Net.Http", LogLevel.Warning) // not a line per request
+        builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Error) // errors on stderr
+            .AddFilter("System.Net.Http", LogLevel.Warning) // not a line per request
             .AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning)
             .AddFilter("Microsoft.Extensions.Hosting", LogLevel.None); // start failures are reported below, in one line
         builder.Services.AddOptions<WorkerOptions>().BindConfiguration("Worker")

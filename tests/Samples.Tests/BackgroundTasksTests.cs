@@ -115,6 +115,19 @@ public sealed partial class BackgroundTasksTests(RelayFixture relay) : IClassFix
         Assert.Equal("worker: --ack-timeout must be between 00:00:01 and 01:00:00.", badTimeout.Error.Trim());
     }
 
+    [Fact]
+    public async Task AWorkerWithoutARelay_StopsWithOneLineSayingWhatToCheck()
+    {
+        var environment = new Dictionary<string, string> { ["CONTEXTRELAY_URL"] = $"http://127.0.0.1:{RelayProcess.FreePort()}" }; // nothing listens there
+
+        await using var worker = await SampleProcess.RunAsync(relay, Dll, ["worker"], environment);
+
+        Assert.Equal(1, worker.ExitCode);
+        var line = Assert.Single(worker.Error.Trim().Split('\n'));
+        Assert.Contains("worker: Cannot subscribe to 'bg-tasks'", line, StringComparison.Ordinal);
+        Assert.EndsWith("Is the relay running (dotnet run --project src/Relay) at CONTEXTRELAY_URL?", line, StringComparison.Ordinal);
+    }
+
     private static (string Tasks, string Done, string Batch) NewChannels()
     {
         var id = Guid.NewGuid().ToString("N")[..8];

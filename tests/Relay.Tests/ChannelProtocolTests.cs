@@ -123,6 +123,30 @@ public abstract class ChannelProtocolTests(RelayFixture relay)
     }
 
     [Fact]
+    public async Task A_browser_authenticates_with_the_bearer_subprotocol_and_gets_contextrelay_v1_back()
+    {
+        var channel = NewChannel();
+        using var socket = new ClientWebSocket(); // no Authorization header, as in a browser
+        socket.Options.AddSubProtocol("contextrelay.v1");
+        socket.Options.AddSubProtocol("contextrelay.bearer." + Relay.ApiKey);
+        await socket.ConnectAsync(WsUri(channel), CancellationToken.None);
+        Assert.Equal("contextrelay.v1", socket.SubProtocol); // the key is never echoed back
+
+        using var http = Relay.CreateHttpClient();
+        await http.PostAsJsonAsync($"publish/{channel}", new { data = "to the browser" });
+        var buffer = new byte[4096];
+        var frame = await socket.ReceiveAsync(buffer, CancellationToken.None);
+        Assert.Contains("to the browser", System.Text.Encoding.UTF8.GetString(buffer, 0, frame.Count), StringComparison.Ordinal);
+
+        using var wrong = new ClientWebSocket();
+        wrong.Options.CollectHttpResponseDetails = true;
+        wrong.Options.AddSubProtocol("contextrelay.v1");
+        wrong.Options.AddSubProtocol("contextrelay.bearer.cr_live_" + new string('W', 40));
+        await Assert.ThrowsAsync<WebSocketException>(() => wrong.ConnectAsync(WsUri(channel), CancellationToken.None));
+        Assert.Equal(HttpStatusCode.Unauthorized, wrong.HttpStatusCode);
+    }
+
+    [Fact]
     public async Task Publish_rejects_bad_bodies_and_channel_names_with_400()
     {
         using var http = Relay.CreateHttpClient();

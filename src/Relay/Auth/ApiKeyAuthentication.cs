@@ -31,10 +31,16 @@ internal sealed class ApiKeyAuthentication(
     public const string ExpiresClaim = "cr:expires";
     private const string FailureItem = "cr:auth-failure";
     private const string ThrottledItem = "cr:auth-throttled";
+    private const string KeyPresentedItem = "cr:key-presented";
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         var header = Request.Headers.Authorization.ToString();
+        if (string.IsNullOrEmpty(header) && BrowserAuth.KeyFromSubprotocols(Request) is { } offered)
+        {
+            header = "Bearer " + offered; // a browser's WebSocket: the key came as a subprotocol
+        }
+
         if (string.IsNullOrEmpty(header))
         {
             if (relayOptions.Value.Open.Enabled)
@@ -50,6 +56,7 @@ internal sealed class ApiKeyAuthentication(
             return Fail("The Authorization header must be 'Bearer cr_live_…'.");
         }
 
+        Context.Items[KeyPresentedItem] = true;
         if (throttle.BlockedFor(Context.Connection.RemoteIpAddress) is { } wait)
         {
             Context.Items[ThrottledItem] = wait;
@@ -115,7 +122,7 @@ internal sealed class ApiKeyAuthentication(
         }
 
         var reason = Context.Items[FailureItem] as string ?? "This endpoint needs an API key: send 'Authorization: Bearer cr_live_…'.";
-        if (Context.Items.ContainsKey(FailureItem) && !Request.Headers.Authorization.ToString().Equals(string.Empty, StringComparison.Ordinal))
+        if (Context.Items.ContainsKey(FailureItem) && Context.Items.ContainsKey(KeyPresentedItem))
         {
             throttle.RecordFailure(Context.Connection.RemoteIpAddress);
         }

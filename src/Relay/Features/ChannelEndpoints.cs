@@ -232,11 +232,7 @@ internal static class ChannelEndpoints
             },
             cancellationToken).ConfigureAwait(false);
 
-        using var socket = await http.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
-        {
-            KeepAliveInterval = relay.KeepAliveInterval,
-            KeepAliveTimeout = relay.KeepAliveInterval,
-        }).ConfigureAwait(false);
+        using var socket = await AcceptAsync(http, relay).ConfigureAwait(false);
         Log.SubscriberJoined(logger, caller.Workspace, channel, since ?? -1);
 
         // Not linked to the relay's stopping: AccessControl ends every session then, close frame (1012) first.
@@ -339,6 +335,18 @@ internal static class ChannelEndpoints
 
         await socket.SendAsync(buffer.WrittenMemory, WebSocketMessageType.Text, endOfMessage: true, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// Completes the upgrade with keep-alive pings; a browser that authenticated with the
+    /// <see cref="BrowserAuth.BearerProtocolPrefix"/> subprotocol gets <see cref="BrowserAuth.Protocol"/> echoed.
+    /// </summary>
+    internal static Task<WebSocket> AcceptAsync(HttpContext http, RelayOptions relay)
+        => http.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
+        {
+            KeepAliveInterval = relay.KeepAliveInterval,
+            KeepAliveTimeout = relay.KeepAliveInterval,
+            SubProtocol = http.WebSockets.WebSocketRequestedProtocols.Contains(BrowserAuth.Protocol) ? BrowserAuth.Protocol : null,
+        });
 
     /// <summary>Storage went away mid-session: close with 1011 so the client reconnects (and resumes).</summary>
     internal static Task CloseForStorageLossAsync(WebSocket socket)

@@ -54,11 +54,7 @@ internal static class QueueGroups
             return ValueTask.CompletedTask;
         }, cancellationToken).ConfigureAwait(false);
 
-        using var socket = await http.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
-        {
-            KeepAliveInterval = relay.KeepAliveInterval,
-            KeepAliveTimeout = relay.KeepAliveInterval,
-        }).ConfigureAwait(false);
+        using var socket = await ChannelEndpoints.AcceptAsync(http, relay).ConfigureAwait(false);
         using var closed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken); // stopping: see AccessControl
         session.Attach(socket, closed);
         var inFlight = new HashSet<long>();

@@ -100,21 +100,14 @@ internal static class PayloadEndpoints
             CreatedAt = now,
             ExpiresAt = now + request.Ttl,
         };
+        var url = $"{Origin(http, relay)}/pull/{id}";
+        var pushEvent = request.Channel is null ? null : new NewChannelEvent(ChannelEventType.Push, request.MetadataJson, PayloadId: id, Url: url);
         await using (var bytes = content.OpenRead())
         {
-            await store.SavePayloadAsync(record, bytes, cancellationToken).ConfigureAwait(false);
+            await store.SavePayloadAsync(record, bytes, pushEvent, cancellationToken).ConfigureAwait(false); // payload and event: both or neither
         }
 
         Log.PayloadStored(loggers.CreateLogger("CtxRelay.Relay.Payloads"), id, record.Size, caller.Workspace);
-        var url = $"{Origin(http, relay)}/pull/{id}";
-        if (request.Channel is not null)
-        {
-            await store.AppendEventAsync(
-                caller.Workspace,
-                request.Channel,
-                new NewChannelEvent(ChannelEventType.Push, request.MetadataJson, PayloadId: id, Url: url),
-                cancellationToken).ConfigureAwait(false);
-        }
 
         return TypedResults.Ok(new PushAnswer(url, id, request.Channel, record.ExpiresAt, record.Size));
     }

@@ -16,7 +16,15 @@ internal interface IRelayStore : IAsyncDisposable
     /// Stores a payload durably: when this returns, a crash of the process loses nothing, and until it
     /// returns no reader can see a partial payload.
     /// </summary>
-    Task SavePayloadAsync(PayloadRecord payload, Stream content, CancellationToken cancellationToken);
+    Task SavePayloadAsync(PayloadRecord payload, Stream content, CancellationToken cancellationToken)
+        => SavePayloadAsync(payload, content, channelEvent: null, cancellationToken);
+
+    /// <summary>
+    /// Stores a payload durably and, with <paramref name="channelEvent"/>, appends that event to the payload's
+    /// channel in the same atomic step: both are stored or neither (a crash between them cannot keep the
+    /// payload and lose its event). Returns the appended event, fanned out live once stored.
+    /// </summary>
+    Task<ChannelEvent?> SavePayloadAsync(PayloadRecord payload, Stream content, NewChannelEvent? channelEvent, CancellationToken cancellationToken);
 
     /// <summary>The payload's record, or null when it is unknown, expired, deleted or another workspace's.</summary>
     Task<PayloadRecord?> GetPayloadAsync(string workspace, string id, DateTimeOffset now, CancellationToken cancellationToken);

@@ -58,7 +58,7 @@ public sealed class RedisStoreContractTests(RedisServerFixture redis) : StoreCon
         var channel = NewName("ch");
         var data = RandomNumberGenerator.GetBytes(300_000);
         var record = NewRecord(data);
-        await store.SavePayloadAsync(record, new MemoryStream(data), default);
+        await store.SavePayloadAsync(record, new MemoryStream(data), null, default);
         var received = new Collector(2);
         await using var subscription = await store.SubscribeAsync(Workspace, channel, received.Add, default);
         await store.AppendEventAsync(Workspace, channel, new NewChannelEvent(ChannelEventType.Message, "{}", Data: "before"), default);
@@ -68,7 +68,7 @@ public sealed class RedisStoreContractTests(RedisServerFixture redis) : StoreCon
         await AssertFailsFastAsync(() => store.GetPayloadAsync(Workspace, record.Id, Now, default));
         await AssertFailsFastAsync(() => store.AppendEventAsync(Workspace, channel, new NewChannelEvent(ChannelEventType.Message, "{}", Data: "lost"), default));
         await AssertFailsFastAsync(() => store.SubscribeAsync(Workspace, NewName("ch"), _ => ValueTask.CompletedTask, default));
-        await AssertFailsFastAsync(() => store.SavePayloadAsync(NewRecord(data), new MemoryStream(data), default));
+        await AssertFailsFastAsync(() => store.SavePayloadAsync(NewRecord(data), new MemoryStream(data), null, default));
 
         await server.StartAsync();
 

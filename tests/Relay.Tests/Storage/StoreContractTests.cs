@@ -300,6 +300,95 @@ public abstract class StoreContractTests : IAsyncLifetime
         Assert.Equal(2, events[0].Seq);
     }
 
+    [Fact]
+    public async Task A_payload_saved_with_its_push_event_is_stored_with_it_and_the_event_goes_live()
+    {
+        var channel = NewName("ch");
+        var collector = new Collector(1);
+        await using var subscription = await Store.SubscribeAsync(Workspace, channel, collector.Add, default);
+        var record = NewRecord(channel, size: 5);
+
+        using var content = new MemoryStream("hello"u8.ToArray());
+        var appended = await Store.SavePayloadAsync(record, content, new NewChannelEvent(ChannelEventType.Push, "{}", PayloadId: record.Id, Url: "http://relay/pull/" + record.Id), default);
+
+        Assert.NotNull(appended);
+        Assert.Equal(1, appended.Seq);
+        Assert.Equal(record.Id, appended.PayloadId);
+        var live = Assert.Single(await collector.Completed.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal((1L, record.Id), (live.Seq, live.PayloadId));
+        Assert.Equal(record.Id, Assert.Single(await Store.ReadEventsAsync(Workspace, channel, 0, 10, default)).PayloadId);
+        Assert.NotNull(await Store.GetPayloadAsync(Workspace, record.Id, Now, default));
+    }
+
+    [Fact]
+    public async Task A_push_that_fails_midway_stores_neither_the_payload_nor_its_event()
+    {
+        var channel = NewName("ch");
+        var record = NewRecord(channel, size: 3 * 1024 * 1024);
+        using var failing = new FailingStream(failAfter: (int)(1.5 * 1024 * 1024));
+
+        await Assert.ThrowsAsync<IOException>(() => Store.SavePayloadAsync(record, failing, new NewChannelEvent(ChannelEventType.Push, "{}", PayloadId: record.Id, Url: "u"), default));
+
+        Assert.Null(await Store.GetPayloadAsync(Workspace, record.Id, Now, default));
+        Assert.Empty(await Store.ReadEventsAsync(Workspace, channel, 0, 10, default));
+        var next = NewRecord(channel, size: 1);
+        using var content = new MemoryStream([1]);
+        var appended = await Store.SavePayloadAsync(next, content, new NewChannelEvent(ChannelEventType.Push, "{}", PayloadId: next.Id, Url: "u"), default);
+        Assert.Equal(1, appended!.Seq); // the failed push took no seq either
+    }
+
+    private PayloadRecord NewRecord(string channel, long size) => new()
+    {
+        Workspace = Workspace,
+        Id = Guid.NewGuid().ToString(),
+        Channel = channel,
+        MetadataJson = "{}",
+        ContentType = "text/plain",
+        Size = size,
+        ETag = "e",
+        CreatedAt = Now,
+        ExpiresAt = Now.AddHours(1),
+    };
+
+    /// <summary>An upload whose connection breaks after some bytes.</summary>
+    private sealed class FailingStream(int failAfter) : Stream
+    {
+        private int _read;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => _read; set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            if (_read >= failAfter)
+            {
+                throw new IOException("the client went away");
+            }
+
+            var n = Math.Min(count, failAfter - _read);
+            Array.Fill(buffer, (byte)7, offset, n);
+            _read += n;
+            return n;
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+
     // ---- keys -------------------------------------------------------------------------------------
 
     [Fact]

@@ -106,8 +106,8 @@ internal sealed partial class RedisRelayStore : IRelayStore
 
     // ---- payloads -------------------------------------------------------------------------------
 
-    public Task SavePayloadAsync(PayloadRecord payload, Stream content, CancellationToken cancellationToken)
-        => Guard(SavePayloadCoreAsync(payload, content, cancellationToken));
+    public Task<ChannelEvent?> SavePayloadAsync(PayloadRecord payload, Stream content, NewChannelEvent? channelEvent, CancellationToken cancellationToken)
+        => Guard(SavePayloadCoreAsync(payload, content, channelEvent, cancellationToken));
 
     public Task<PayloadRecord?> GetPayloadAsync(string workspace, string id, DateTimeOffset now, CancellationToken cancellationToken)
         => Guard(GetPayloadCoreAsync(workspace, id, now));
@@ -268,7 +268,7 @@ internal sealed partial class RedisRelayStore : IRelayStore
         }
     }
 
-    private async Task SavePayloadCoreAsync(PayloadRecord payload, Stream content, CancellationToken cancellationToken)
+    private async Task<ChannelEvent?> SavePayloadCoreAsync(PayloadRecord payload, Stream content, NewChannelEvent? channelEvent, CancellationToken cancellationToken)
     {
         var database = Database;
         var (workspace, id) = (payload.Workspace, payload.Id);
@@ -350,10 +350,23 @@ internal sealed partial class RedisRelayStore : IRelayStore
             values.Add(payload.Channel);
         }
 
-        await database.ScriptEvaluateAsync(
-            RedisScripts.SavePayload,
-            [_keys.Record(workspace, id), _keys.Expiries(workspace), _keys.Sizes(workspace), _keys.Bytes(workspace)],
-            [.. values]).ConfigureAwait(false);
+        RedisKey[] recordKeys = [_keys.Record(workspace, id), _keys.Expiries(workspace), _keys.Sizes(workspace), _keys.Bytes(workspace)];
+        if (channelEvent is null || payload.Channel is not { } channel)
+        {
+            await database.ScriptEvaluateAsync(RedisScripts.SavePayload, recordKeys, [.. values]).ConfigureAwait(false);
+            return null;
+        }
+
+        // The record and its channel event in one script: both are stored, or neither.
+        var retention = Volatile.Read(ref _retention);
+        values.InsertRange(4, [RedisEvents.EncodeBody(channelEvent), retention?.MaxEvents ?? 0, (long)(retention?.MaxAge.TotalMilliseconds ?? 0)]);
+        var channelTracked = database.SetAddAsync(_keys.Channels, RedisKeys.ChannelEntry(workspace, channel));
+        var result = (RedisResult[])(await database.ScriptEvaluateAsync(
+            RedisScripts.SavePayloadWithEvent,
+            [.. recordKeys, _keys.Seq(workspace, channel), _keys.Events(workspace, channel)],
+            [.. values]).ConfigureAwait(false))!;
+        await channelTracked.ConfigureAwait(false);
+        return ToEvent(channel, channelEvent, result);
 
         static async Task CompleteOldestAsync(Queue<(Task Write, byte[] Buffer)> pending)
         {
@@ -511,16 +524,19 @@ internal sealed partial class RedisRelayStore : IRelayStore
         var tracked = database.SetAddAsync(_keys.Channels, RedisKeys.ChannelEntry(workspace, channel));
         var result = (RedisResult[])(await append.ConfigureAwait(false))!;
         await tracked.ConfigureAwait(false);
-        return new ChannelEvent(
-            channel,
-            (long)result[0],
-            DateTimeOffset.FromUnixTimeMilliseconds((long)result[1]),
-            channelEvent.Type,
-            channelEvent.MetadataJson,
-            channelEvent.PayloadId,
-            channelEvent.Url,
-            channelEvent.Data);
+        return ToEvent(channel, channelEvent, result);
     }
+
+    /// <summary>The appended event from a script's {seq, ts}.</summary>
+    private static ChannelEvent ToEvent(string channel, NewChannelEvent channelEvent, RedisResult[] appended) => new(
+        channel,
+        (long)appended[0],
+        DateTimeOffset.FromUnixTimeMilliseconds((long)appended[1]),
+        channelEvent.Type,
+        channelEvent.MetadataJson,
+        channelEvent.PayloadId,
+        channelEvent.Url,
+        channelEvent.Data);
 
     private async Task<IAsyncDisposable> SubscribeCoreAsync(string workspace, string channel, Func<ChannelEvent, ValueTask> onEvent, CancellationToken cancellationToken)
     {

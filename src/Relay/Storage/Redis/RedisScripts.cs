@@ -43,17 +43,29 @@ internal static class RedisScripts
     /// expiry index entry and the usage counter, in one step.
     /// KEYS: record, expiry index, sizes, bytes. ARGV: id, expires (unix ms), size, chunks, field/value pairs….
     /// </summary>
-    public const string SavePayload = """
+    public static readonly string SavePayload = SaveRecord.Replace("{FIELDS}", "5", StringComparison.Ordinal) + "return 1\n";
+
+    /// <summary>
+    /// <see cref="SavePayload"/> and <see cref="AppendEvent"/> of the payload's push event in one atomic step: a
+    /// payload on a channel is never stored without its event, nor its event without it.
+    /// KEYS: record, expiry index, sizes, bytes, seq counter, events. ARGV: id, expires, size, chunks, event json,
+    /// max events, max age (ms), field/value pairs…. Returns {seq, ts}.
+    /// </summary>
+    public static readonly string SavePayloadWithEvent = TrimByAgeFunction
+        + SaveRecord.Replace("{FIELDS}", "8", StringComparison.Ordinal)
+        + AppendRecordAt(seqKey: 5, bodyArg: 5);
+
+    private const string SaveRecord = """
         local previous = redis.call('HGET', KEYS[3], ARGV[1])
         local delta = tonumber(ARGV[3])
         if previous then delta = delta - tonumber(string.match(previous, '^(%d+):')) end
         redis.call('DEL', KEYS[1])
-        redis.call('HSET', KEYS[1], unpack(ARGV, 5))
+        redis.call('HSET', KEYS[1], unpack(ARGV, {FIELDS}))
         redis.call('PEXPIREAT', KEYS[1], ARGV[2])
         redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
         redis.call('HSET', KEYS[3], ARGV[1], ARGV[3] .. ':' .. ARGV[4])
         redis.call('INCRBY', KEYS[4], delta)
-        return 1
+
         """;
 
     /// <summary>
@@ -89,20 +101,31 @@ internal static class RedisScripts
     /// The events key expires max-age after the last append: a quiet channel's events all age out by themselves.
     /// KEYS: seq counter, events (also the pub/sub channel). ARGV: event json, max events, max age (ms). Returns {seq, ts}.
     /// </summary>
-    public const string AppendEvent = TrimByAgeFunction + """
-        local seq = redis.call('INCR', KEYS[1])
+    public static readonly string AppendEvent = TrimByAgeFunction
+        + AppendRecordAt(seqKey: 1, bodyArg: 1);
+
+    /// <summary>The append with its KEYS (seq counter, then events) and ARGV (event json, max events, max age) at the given positions.</summary>
+    private static string AppendRecordAt(int seqKey, int bodyArg) => AppendRecord
+        .Replace("{SEQ}", $"{seqKey}", StringComparison.Ordinal)
+        .Replace("{EVENTS}", $"{seqKey + 1}", StringComparison.Ordinal)
+        .Replace("{BODY}", $"{bodyArg}", StringComparison.Ordinal)
+        .Replace("{MAX_EVENTS}", $"{bodyArg + 1}", StringComparison.Ordinal)
+        .Replace("{MAX_AGE}", $"{bodyArg + 2}", StringComparison.Ordinal);
+
+    private const string AppendRecord = """
+        local seq = redis.call('INCR', KEYS[{SEQ}])
         local time = redis.call('TIME')
         local ts = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-        local member = string.format('%d:%d:', seq, ts) .. ARGV[1]
-        redis.call('ZADD', KEYS[2], seq, member)
-        local maxEvents = tonumber(ARGV[2])
-        if maxEvents > 0 then redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -maxEvents - 1) end
-        local maxAge = tonumber(ARGV[3])
+        local member = string.format('%d:%d:', seq, ts) .. ARGV[{BODY}]
+        redis.call('ZADD', KEYS[{EVENTS}], seq, member)
+        local maxEvents = tonumber(ARGV[{MAX_EVENTS}])
+        if maxEvents > 0 then redis.call('ZREMRANGEBYRANK', KEYS[{EVENTS}], 0, -maxEvents - 1) end
+        local maxAge = tonumber(ARGV[{MAX_AGE}])
         if maxAge > 0 then
-          trimByAge(KEYS[2], ts - maxAge)
-          redis.call('PEXPIRE', KEYS[2], maxAge)
+          trimByAge(KEYS[{EVENTS}], ts - maxAge)
+          redis.call('PEXPIRE', KEYS[{EVENTS}], maxAge)
         end
-        redis.call('PUBLISH', KEYS[2], member)
+        redis.call('PUBLISH', KEYS[{EVENTS}], member)
         return {seq, ts}
         """;
 

@@ -98,15 +98,16 @@ internal sealed class SqliteRelayStore : IRelayStore
         }
     }
 
-    public async Task SavePayloadAsync(PayloadRecord payload, Stream content, CancellationToken cancellationToken)
+    public async Task<ChannelEvent?> SavePayloadAsync(PayloadRecord payload, Stream content, NewChannelEvent? channelEvent, CancellationToken cancellationToken)
     {
         // Pooled, and no larger than the payload: a 1 KB push must not allocate (and zero) a 1 MiB buffer.
         var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Clamp(payload.Size, 1, ChunkSize));
         var chunkSize = Math.Min(buffer.Length, ChunkSize);
         byte[]? small = null;
+        ChannelEvent? appended;
         try
         {
-            await WriteAsync(async connection =>
+            appended = await WriteAsync<ChannelEvent?>(async connection =>
             {
                 await using (var insert = connection.CreateCommand())
                 {
@@ -148,7 +149,14 @@ internal sealed class SqliteRelayStore : IRelayStore
                         await chunk.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                     }
                 }
-            }, cancellationToken).ConfigureAwait(false);
+
+                // The channel event in the same transaction: the payload and its event commit together or not at all.
+                return channelEvent is null || payload.Channel is null
+                    ? null
+                    : await AppendEventAsync(connection, payload.Workspace, payload.Channel, channelEvent, cancellationToken).ConfigureAwait(false);
+            },
+            cancellationToken,
+            afterCommit: e => e is null ? ValueTask.CompletedTask : _fanout.PublishAsync(payload.Workspace, e.Channel, e)).ConfigureAwait(false);
         }
         finally
         {
@@ -159,6 +167,8 @@ internal sealed class SqliteRelayStore : IRelayStore
         {
             _cache.Add(payload, small); // committed: from now on pulls of it need no database read
         }
+
+        return appended;
     }
 
     public async Task<PayloadRecord?> GetPayloadAsync(string workspace, string id, DateTimeOffset now, CancellationToken cancellationToken)
@@ -285,30 +295,34 @@ internal sealed class SqliteRelayStore : IRelayStore
     }
 
     public Task<ChannelEvent> AppendEventAsync(string workspace, string channel, NewChannelEvent channelEvent, CancellationToken cancellationToken)
-        => WriteAsync(async connection =>
-        {
-            await using var command = connection.CreateCommand();
-            command.CommandText = """
+        => WriteAsync(
+            connection => AppendEventAsync(connection, workspace, channel, channelEvent, cancellationToken),
+            cancellationToken,
+            afterCommit: appended => _fanout.PublishAsync(workspace, channel, appended)); // in seq order, once on disk
+
+    /// <summary>Appends an event inside the writer's current transaction.</summary>
+    private static async Task<ChannelEvent> AppendEventAsync(SqliteConnection connection, string workspace, string channel, NewChannelEvent channelEvent, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
                 INSERT INTO channels (workspace, channel, last_seq) VALUES ($ws, $ch, 1)
                     ON CONFLICT (workspace, channel) DO UPDATE SET last_seq = last_seq + 1;
                 INSERT INTO events (workspace, channel, seq, ts, type, metadata, payload_id, url, data)
                     SELECT $ws, $ch, last_seq, $ts, $type, $metadata, $pid, $url, $data FROM channels WHERE workspace = $ws AND channel = $ch;
                 SELECT last_seq FROM channels WHERE workspace = $ws AND channel = $ch;
                 """;
-            var now = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
-            command.Parameters.AddWithValue("$ws", workspace);
-            command.Parameters.AddWithValue("$ch", channel);
-            command.Parameters.AddWithValue("$ts", now.ToUnixTimeMilliseconds());
-            command.Parameters.AddWithValue("$type", (int)channelEvent.Type);
-            command.Parameters.AddWithValue("$metadata", channelEvent.MetadataJson);
-            command.Parameters.AddWithValue("$pid", (object?)channelEvent.PayloadId ?? DBNull.Value);
-            command.Parameters.AddWithValue("$url", (object?)channelEvent.Url ?? DBNull.Value);
-            command.Parameters.AddWithValue("$data", (object?)channelEvent.Data ?? DBNull.Value);
-            var seq = Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
-            return new ChannelEvent(channel, seq, now, channelEvent.Type, channelEvent.MetadataJson, channelEvent.PayloadId, channelEvent.Url, channelEvent.Data);
-        },
-        cancellationToken,
-        afterCommit: appended => _fanout.PublishAsync(workspace, channel, appended)); // in seq order, once on disk
+        var now = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$ws", workspace);
+        command.Parameters.AddWithValue("$ch", channel);
+        command.Parameters.AddWithValue("$ts", now.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$type", (int)channelEvent.Type);
+        command.Parameters.AddWithValue("$metadata", channelEvent.MetadataJson);
+        command.Parameters.AddWithValue("$pid", (object?)channelEvent.PayloadId ?? DBNull.Value);
+        command.Parameters.AddWithValue("$url", (object?)channelEvent.Url ?? DBNull.Value);
+        command.Parameters.AddWithValue("$data", (object?)channelEvent.Data ?? DBNull.Value);
+        var seq = Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
+        return new ChannelEvent(channel, seq, now, channelEvent.Type, channelEvent.MetadataJson, channelEvent.PayloadId, channelEvent.Url, channelEvent.Data);
+    }
 
     public async Task<IReadOnlyList<ChannelEvent>> ReadEventsAsync(string workspace, string channel, long afterSeq, int limit, CancellationToken cancellationToken)
     {

@@ -520,4 +520,111 @@ public sealed class ContextRelay : IDisposable
         AutomaticDecompression = DecompressionMethods.All,
         PooledConnectionLifetime = TimeSpan.FromMinutes(5),
     };
+
+    /// <summary>
+    /// Stores the bytes of <paramref name="content"/> exactly as they are (no text decoding), streamed to
+    /// the relay as the raw body with <paramref name="contentType"/>. With <paramref name="encrypted"/> the
+    /// bytes are read into memory and Fernet-encrypted here first; the key travels only in the URL's
+    /// <c>#key=</c> fragment. <paramref name="progress"/> reports the bytes sent.
+    /// </summary>
+    public async Task<PushResult> PushStreamAsync(
+        Stream content,
+        string contentType = "application/octet-stream",
+        string? channel = null,
+        object? metadata = null,
+        bool encrypted = false,
+        TimeSpan? ttl = null,
+        IProgress<long>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(content);
+        ArgumentException.ThrowIfNullOrWhiteSpace(contentType);
+        if (ttl is { } t && t <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ttl), "The time to live must be positive.");
+        }
+
+        if (channel is not null)
+        {
+            ValidateChannel(channel);
+        }
+
+        string? key = null;
+        HttpContent body;
+        if (encrypted)
+        {
+            using var plain = new MemoryStream();
+            await content.CopyToAsync(plain, cancellationToken).ConfigureAwait(false);
+            key = Fernet.GenerateKey();
+            body = new Utf8StringContent(Fernet.Encrypt(key, plain.GetBuffer().AsSpan(0, (int)plain.Length)), "text/plain", progress);
+        }
+        else
+        {
+            body = new ProgressStreamContent(content, contentType, progress);
+        }
+
+        var query = new List<string>();
+        if (channel is not null)
+        {
+            query.Add("channel=" + Uri.EscapeDataString(channel));
+        }
+
+        if (ttl is { } timeToLive)
+        {
+            query.Add("ttl_seconds=" + ((long)Math.Ceiling(timeToLive.TotalSeconds)).ToString(CultureInfo.InvariantCulture));
+        }
+
+        if (encrypted)
+        {
+            query.Add("encrypted=true");
+        }
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, query.Count == 0 ? "push" : "push?" + string.Join('&', query)) { Content = body };
+        if (SerializeMetadata(metadata) is { } metadataJson)
+        {
+            request.Headers.TryAddWithoutValidation(MetadataHeader, metadataJson);
+        }
+
+        using var response = await SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
+        var answer = await ReadJsonObjectAsync(response, cancellationToken).ConfigureAwait(false);
+        var id = answer["id"]?.GetValue<string>() ?? throw Unexpected("the push answer has no id");
+        var url = answer["url"]?.GetValue<string>() ?? throw Unexpected("the push answer has no url");
+        return new PushResult(
+            key is null ? url : url + "#key=" + key,
+            id,
+            answer["channel"]?.GetValue<string>(),
+            answer["expires_at"]?.GetValue<string>() is { } expiresAt ? DateTimeOffset.Parse(expiresAt, CultureInfo.InvariantCulture) : default,
+            answer["size"]?.GetValue<long>() ?? 0);
+    }
+
+    /// <summary>
+    /// The retained events of a channel after <paramref name="since"/> (oldest first), at most
+    /// <paramref name="limit"/> of them (the relay's default is 100, its maximum 1,000) —
+    /// <c>GET /channels/{channel}/history</c>.
+    /// </summary>
+    public async Task<IReadOnlyList<RelayEvent>> GetHistoryAsync(string channel, long since = 0, int? limit = null, CancellationToken cancellationToken = default)
+    {
+        ValidateChannel(channel);
+        ArgumentOutOfRangeException.ThrowIfNegative(since);
+        if (limit is { } max)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(max, 1, nameof(limit));
+        }
+
+        var path = $"channels/{Uri.EscapeDataString(channel)}/history?since={since.ToString(CultureInfo.InvariantCulture)}"
+            + (limit is { } l ? "&limit=" + l.ToString(CultureInfo.InvariantCulture) : string.Empty);
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        using var response = await SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
+        var answer = await ReadJsonObjectAsync(response, cancellationToken).ConfigureAwait(false);
+        var events = new List<RelayEvent>();
+        foreach (var frame in answer["events"] as JsonArray ?? [])
+        {
+            if (frame is JsonObject && RelaySubscription.Parse(frame.ToJsonString()) is { } relayEvent)
+            {
+                events.Add(relayEvent);
+            }
+        }
+
+        return events;
+    }
 }

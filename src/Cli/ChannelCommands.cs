@@ -1,0 +1,144 @@
+using System.CommandLine;
+using System.Globalization;
+using CtxRelay.Cli.Internal;
+
+namespace CtxRelay.Cli;
+
+public static partial class RelayCli
+{
+    private static Command PublishCommand(SharedOptions shared)
+    {
+        var channel = ChannelArgument();
+        var text = new Argument<string>("text") { Description = "The message, or - to read it from standard input." };
+        var meta = new Option<string[]>("--meta", "-m") { Description = "Metadata KEY=VALUE sent with the message (repeat for more keys)." };
+        var json = JsonOption();
+        var command = new Command("publish", "Send a short message on a channel (no payload stored); prints its sequence number. Push large content and publish its URL.");
+        command.Arguments.Add(channel);
+        command.Arguments.Add(text);
+        command.Options.Add(meta);
+        command.Options.Add(json);
+        command.SetAction((parseResult, cancellationToken) => RunAsync(parseResult, shared, async context =>
+        {
+            var name = parseResult.GetValue(channel)!;
+            var message = parseResult.GetValue(text)!;
+            if (message == "-")
+            {
+                message = await Console.In.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            if (message.Length == 0)
+            {
+                throw new UsageException("The message is empty: give the text, or - with the text on standard input.");
+            }
+
+            var seq = await context.Relay.PublishAsync(name, message, Metadata(parseResult.GetValue(meta), null), cancellationToken).ConfigureAwait(false);
+            await context.Output.WriteLineAsync(parseResult.GetValue(json)
+                ? JsonShapes.Line(JsonShapes.Published(name, seq))
+                : seq.ToString(CultureInfo.InvariantCulture)).ConfigureAwait(false);
+            return ExitCodes.Ok;
+        }, cancellationToken));
+        return command;
+    }
+
+    private static Command SubscribeCommand(SharedOptions shared)
+    {
+        var channel = ChannelArgument();
+        var since = SinceOption("Replay the retained events after this sequence number first, then go live (0: everything retained).");
+        var group = new Option<string>("--group", "-g")
+        {
+            Description = "Join a queue group: each event goes to one member of the group; this command acknowledges each event after printing it.",
+        };
+        var count = new Option<int?>("--count", "-n") { Description = "Exit after printing this many events." };
+        var command = new Command(
+            "subscribe",
+            "Print the channel's events as they happen, one JSON object per line (for jq), until Ctrl+C, SIGTERM, --count events, or the end of a piped standard input.");
+        command.Arguments.Add(channel);
+        command.Options.Add(since);
+        command.Options.Add(group);
+        command.Options.Add(count);
+        command.SetAction((parseResult, cancellationToken) => RunAsync(parseResult, shared, async context =>
+        {
+            var name = parseResult.GetValue(channel)!;
+            var groupName = parseResult.GetValue(group);
+            var limit = parseResult.GetValue(count);
+            if (limit is <= 0)
+            {
+                throw new UsageException("--count must be at least 1.");
+            }
+
+            var options = SubscriptionOptions.Default with { Since = parseResult.GetValue(since), Group = groupName };
+            await using var subscription = await context.Relay.OpenSubscriptionAsync(name, options, cancellationToken).ConfigureAwait(false);
+            await context.Error.WriteLineAsync(
+                $"contextrelay: subscribed to '{name}'{(groupName is null ? string.Empty : $" in group '{groupName}'")}; events follow on standard output, one JSON line each.").ConfigureAwait(false);
+
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            _ = StandardInput.WhenClosedAsync(stop.Token).ContinueWith(_ => stop.Cancel(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+            var printed = 0;
+            try
+            {
+                await foreach (var relayEvent in subscription.ReadAllAsync(stop.Token).ConfigureAwait(false))
+                {
+                    await context.Output.WriteLineAsync(JsonShapes.Line(JsonShapes.Event(relayEvent))).ConfigureAwait(false);
+                    await context.Output.FlushAsync(stop.Token).ConfigureAwait(false);
+                    if (groupName is not null)
+                    {
+                        await subscription.AckAsync(relayEvent).ConfigureAwait(false); // only once the line is out
+                    }
+
+                    if (++printed == limit)
+                    {
+                        break;
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                // Ctrl+C, SIGTERM or standard input closed: the normal way to end a subscription.
+            }
+            catch (IOException)
+            {
+                // Standard output closed (… | head -1): nobody is reading any more.
+            }
+
+            return ExitCodes.Ok;
+        }, cancellationToken));
+        return command;
+    }
+
+    private static Command HistoryCommand(SharedOptions shared)
+    {
+        var channel = ChannelArgument();
+        var since = SinceOption("Only the events after this sequence number (default 0: all the channel retains).");
+        var limit = new Option<int?>("--limit") { Description = "At most this many events (the relay's default 100, at most 1,000)." };
+        var json = JsonOption();
+        var command = new Command("history", "List the events a channel retains (its last 1,000, up to 24 h by default), oldest first.");
+        command.Arguments.Add(channel);
+        command.Options.Add(since);
+        command.Options.Add(limit);
+        command.Options.Add(json);
+        command.SetAction((parseResult, cancellationToken) => RunAsync(parseResult, shared, async context =>
+        {
+            var name = parseResult.GetValue(channel)!;
+            var events = await context.Relay.GetHistoryAsync(name, parseResult.GetValue(since) ?? 0, parseResult.GetValue(limit), cancellationToken).ConfigureAwait(false);
+            if (parseResult.GetValue(json))
+            {
+                await context.Output.WriteLineAsync(JsonShapes.Line(JsonShapes.History(name, events))).ConfigureAwait(false);
+                return ExitCodes.Ok;
+            }
+
+            foreach (var relayEvent in events)
+            {
+                var what = relayEvent.Type == RelayEventType.Push ? $"push     {relayEvent.Url}" : $"message  {relayEvent.Data?.ReplaceLineEndings(" ")}";
+                var metadata = relayEvent.Metadata.Count > 0 ? "  " + JsonShapes.Line(relayEvent.Metadata) : string.Empty;
+                await context.Output.WriteLineAsync($"{relayEvent.Seq,6}  {relayEvent.Timestamp.ToUniversalTime():yyyy-MM-dd HH:mm:ss}Z  {what}{metadata}").ConfigureAwait(false);
+            }
+
+            return ExitCodes.Ok;
+        }, cancellationToken));
+        return command;
+    }
+
+    private static Argument<string> ChannelArgument() => new("channel") { Description = "The channel's name." };
+
+    private static Option<long?> SinceOption(string description) => new("--since") { Description = description };
+}

@@ -96,6 +96,11 @@ public sealed class ContextRelay : IDisposable
             throw new ArgumentOutOfRangeException(nameof(ttl), "The time to live must be positive.");
         }
 
+        if (channel is not null)
+        {
+            ValidateChannel(channel);
+        }
+
         string? key = null;
         if (encrypted)
         {
@@ -103,47 +108,7 @@ public sealed class ContextRelay : IDisposable
             data = Fernet.Encrypt(key, data);
         }
 
-        var query = new StringBuilder("push?");
-        if (channel is not null)
-        {
-            ValidateChannel(channel);
-            query.Append("channel=").Append(Uri.EscapeDataString(channel)).Append('&');
-        }
-
-        if (ttl is { } timeToLive)
-        {
-            query.Append("ttl_seconds=").Append(((long)Math.Ceiling(timeToLive.TotalSeconds)).ToString(CultureInfo.InvariantCulture)).Append('&');
-        }
-
-        if (encrypted)
-        {
-            query.Append("encrypted=true&");
-        }
-
-        using var request = new HttpRequestMessage(HttpMethod.Post, query.ToString().TrimEnd('&', '?'))
-        {
-            Content = new Utf8StringContent(data, "text/plain", progress),
-        };
-        var metadataJson = SerializeMetadata(metadata);
-        if (metadataJson is not null)
-        {
-            request.Headers.TryAddWithoutValidation(MetadataHeader, metadataJson);
-        }
-
-        using var response = await SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
-        var body = await ReadJsonObjectAsync(response, cancellationToken).ConfigureAwait(false);
-        var url = body["url"]?.GetValue<string>() ?? throw Unexpected("the push answer has no url");
-        if (key is not null)
-        {
-            url += "#key=" + key;
-        }
-
-        return new PushResult(
-            url,
-            body["id"]?.GetValue<string>() ?? throw Unexpected("the push answer has no id"),
-            body["channel"]?.GetValue<string>(),
-            body["expires_at"] is { } expires ? DateTimeOffset.Parse(expires.GetValue<string>(), CultureInfo.InvariantCulture) : default,
-            body["size"]?.GetValue<long>() ?? 0);
+        return await SendPushAsync(new Utf8StringContent(data, "text/plain", progress), channel, metadata, key, ttl, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -563,38 +528,56 @@ public sealed class ContextRelay : IDisposable
             body = new ProgressStreamContent(content, contentType, progress);
         }
 
-        var query = new List<string>();
+        return await SendPushAsync(body, channel, metadata, key, ttl, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// POSTs a raw-body push (options in the query, metadata in <c>X-Relay-Metadata</c>) and reads the
+    /// answer; <paramref name="key"/> is appended to the URL as <c>#key=</c> when the content is a Fernet token.
+    /// </summary>
+    private async Task<PushResult> SendPushAsync(HttpContent content, string? channel, object? metadata, string? key, TimeSpan? ttl, CancellationToken cancellationToken)
+    {
+        var encrypted = key is not null;
+        var query = new StringBuilder("push?");
         if (channel is not null)
         {
-            query.Add("channel=" + Uri.EscapeDataString(channel));
+            query.Append("channel=").Append(Uri.EscapeDataString(channel)).Append('&');
         }
 
         if (ttl is { } timeToLive)
         {
-            query.Add("ttl_seconds=" + ((long)Math.Ceiling(timeToLive.TotalSeconds)).ToString(CultureInfo.InvariantCulture));
+            query.Append("ttl_seconds=").Append(((long)Math.Ceiling(timeToLive.TotalSeconds)).ToString(CultureInfo.InvariantCulture)).Append('&');
         }
 
         if (encrypted)
         {
-            query.Add("encrypted=true");
+            query.Append("encrypted=true&");
         }
 
-        using var request = new HttpRequestMessage(HttpMethod.Post, query.Count == 0 ? "push" : "push?" + string.Join('&', query)) { Content = body };
-        if (SerializeMetadata(metadata) is { } metadataJson)
+        using var request = new HttpRequestMessage(HttpMethod.Post, query.ToString().TrimEnd('&', '?'))
+        {
+            Content = content,
+        };
+        var metadataJson = SerializeMetadata(metadata);
+        if (metadataJson is not null)
         {
             request.Headers.TryAddWithoutValidation(MetadataHeader, metadataJson);
         }
 
         using var response = await SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
-        var answer = await ReadJsonObjectAsync(response, cancellationToken).ConfigureAwait(false);
-        var id = answer["id"]?.GetValue<string>() ?? throw Unexpected("the push answer has no id");
-        var url = answer["url"]?.GetValue<string>() ?? throw Unexpected("the push answer has no url");
+        var body = await ReadJsonObjectAsync(response, cancellationToken).ConfigureAwait(false);
+        var url = body["url"]?.GetValue<string>() ?? throw Unexpected("the push answer has no url");
+        if (key is not null)
+        {
+            url += "#key=" + key;
+        }
+
         return new PushResult(
-            key is null ? url : url + "#key=" + key,
-            id,
-            answer["channel"]?.GetValue<string>(),
-            answer["expires_at"]?.GetValue<string>() is { } expiresAt ? DateTimeOffset.Parse(expiresAt, CultureInfo.InvariantCulture) : default,
-            answer["size"]?.GetValue<long>() ?? 0);
+            url,
+            body["id"]?.GetValue<string>() ?? throw Unexpected("the push answer has no id"),
+            body["channel"]?.GetValue<string>(),
+            body["expires_at"] is { } expires ? DateTimeOffset.Parse(expires.GetValue<string>(), CultureInfo.InvariantCulture) : default,
+            body["size"]?.GetValue<long>() ?? 0);
     }
 
     /// <summary>

@@ -15,7 +15,8 @@ public static partial class RelayCli
     /// <summary>Parses and runs a command line; returns the process exit code.</summary>
     public static async Task<int> InvokeAsync(string[] args, InvocationConfiguration? configuration = null, CancellationToken cancellationToken = default)
     {
-        configuration ??= new InvocationConfiguration();
+        // Ctrl+C and SIGTERM cancel the action's token (subscribe then ends with 0) rather than killing the process.
+        configuration ??= new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(2) };
         var parseResult = CreateRootCommand().Parse(args);
         var optionLike = parseResult.Action is ParseErrorAction || parseResult.Action == parseResult.CommandResult.Command.Action
             ? UsageErrors.OptionLikeArgument(parseResult)

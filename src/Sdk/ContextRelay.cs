@@ -91,15 +91,7 @@ public sealed class ContextRelay : IDisposable
             throw new ArgumentException("A payload cannot be empty.", nameof(data));
         }
 
-        if (ttl is { } t && t <= TimeSpan.Zero)
-        {
-            throw new ArgumentOutOfRangeException(nameof(ttl), "The time to live must be positive.");
-        }
-
-        if (channel is not null)
-        {
-            ValidateChannel(channel);
-        }
+        ValidatePushOptions(channel, ttl);
 
         string? key = null;
         if (encrypted)
@@ -357,7 +349,7 @@ public sealed class ContextRelay : IDisposable
         }
     }
 
-    private static async Task<long> CopyWithProgressAsync(Stream source, Stream destination, IProgress<long>? progress, CancellationToken cancellationToken)
+    internal static async Task<long> CopyWithProgressAsync(Stream source, Stream destination, IProgress<long>? progress, CancellationToken cancellationToken)
     {
         var buffer = new byte[81920];
         long total = 0;
@@ -504,15 +496,7 @@ public sealed class ContextRelay : IDisposable
     {
         ArgumentNullException.ThrowIfNull(content);
         ArgumentException.ThrowIfNullOrWhiteSpace(contentType);
-        if (ttl is { } t && t <= TimeSpan.Zero)
-        {
-            throw new ArgumentOutOfRangeException(nameof(ttl), "The time to live must be positive.");
-        }
-
-        if (channel is not null)
-        {
-            ValidateChannel(channel);
-        }
+        ValidatePushOptions(channel, ttl);
 
         string? key = null;
         HttpContent body;
@@ -529,6 +513,19 @@ public sealed class ContextRelay : IDisposable
         }
 
         return await SendPushAsync(body, channel, metadata, key, ttl, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static void ValidatePushOptions(string? channel, TimeSpan? ttl)
+    {
+        if (ttl is { } t && t <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ttl), "The time to live must be positive.");
+        }
+
+        if (channel is not null)
+        {
+            ValidateChannel(channel);
+        }
     }
 
     /// <summary>

@@ -83,6 +83,17 @@ public sealed class ChannelCommandTests(RelayFixture relay) : IClassFixture<Rela
         Assert.Equal(0, await subscriber.ExitCodeAsync("subscribe to end when its standard input closes"));
     }
 
+    [Theory]
+    [InlineData("TERM")]
+    [InlineData("INT")]
+    public async Task Subscribe_ends_cleanly_with_exit_code_0_on_sigterm_and_ctrl_c(string signal)
+    {
+        await using var subscriber = _cli.StartRunning("subscribe", NewChannel());
+        await subscriber.NextErrorLineAsync("the subscribed note");
+        await subscriber.SignalAsync(signal);
+        Assert.Equal(0, await subscriber.ExitCodeAsync($"subscribe to end on SIG{signal}"));
+    }
+
     [Fact]
     public async Task Subscribe_since_replays_and_count_exits_after_that_many_events()
     {

@@ -149,6 +149,14 @@ internal sealed class RunningCli : IAsyncDisposable
 
     public void CloseInput() => _process.StandardInput.Close();
 
+    /// <summary>Sends a signal (TERM, INT) with the real <c>kill</c>, as a shell or a supervisor would.</summary>
+    public async Task SignalAsync(string signal)
+    {
+        using var kill = Process.Start("kill", ["-s", signal, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
+        await kill.WaitForExitAsync();
+        Assert.Equal(0, kill.ExitCode);
+    }
+
     public async Task<int> ExitCodeAsync(string what)
     {
         await Wait.For(_process.WaitForExitAsync().ContinueWith(_ => true), what);

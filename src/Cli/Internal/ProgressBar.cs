@@ -47,7 +47,7 @@ internal sealed class ProgressBar : IProgress<long>, IDisposable
             var filled = (int)(fraction * Width);
             var rate = value / Math.Max(0.001, _clock.Elapsed.TotalSeconds);
             _error.Write(string.Create(CultureInfo.InvariantCulture,
-                $"\r{_verb} [{new string('#', filled)}{new string('.', Width - filled)}] {fraction,4:P0} {Megabytes(value)}/{Megabytes(_total)} MB  {Megabytes((long)rate)} MB/s "));
+                $"\r{_verb} [{new string('#', filled)}{new string('.', Width - filled)}] {fraction * 100,3:0}% {Megabytes(value)}/{Megabytes(_total)} MB  {Megabytes((long)rate)} MB/s "));
             _error.Flush();
             _drawn = true;
         }

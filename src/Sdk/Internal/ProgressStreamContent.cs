@@ -9,7 +9,6 @@ namespace CtxRelay.Internal;
 /// </summary>
 internal sealed class ProgressStreamContent : HttpContent
 {
-    private const int BufferSize = 81920;
     private readonly Stream _source;
     private readonly IProgress<long>? _progress;
 
@@ -23,18 +22,8 @@ internal sealed class ProgressStreamContent : HttpContent
     protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context)
         => SerializeToStreamAsync(stream, context, CancellationToken.None);
 
-    protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
-    {
-        var buffer = new byte[BufferSize];
-        long sent = 0;
-        int read;
-        while ((read = await _source.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
-        {
-            await stream.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
-            sent += read;
-            _progress?.Report(sent);
-        }
-    }
+    protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
+        => ContextRelay.CopyWithProgressAsync(_source, stream, _progress, cancellationToken);
 
     protected override bool TryComputeLength(out long length)
     {

@@ -90,7 +90,7 @@ public sealed class ChannelCommandTests(RelayFixture relay) : IClassFixture<Rela
     {
         await using var subscriber = _cli.StartRunning("subscribe", NewChannel());
         await subscriber.NextErrorLineAsync("the subscribed note");
-        await subscriber.SignalAsync(signal);
+        subscriber.Signal(signal);
         Assert.Equal(0, await subscriber.ExitCodeAsync($"subscribe to end on SIG{signal}"));
     }
 

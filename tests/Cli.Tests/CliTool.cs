@@ -149,13 +149,15 @@ internal sealed class RunningCli : IAsyncDisposable
 
     public void CloseInput() => _process.StandardInput.Close();
 
-    /// <summary>Sends a signal (TERM, INT) with the real <c>kill</c>, as a shell or a supervisor would.</summary>
-    public async Task SignalAsync(string signal)
+    /// <summary>Sends SIGTERM or SIGINT (what a supervisor or Ctrl+C sends) with libc's kill(2).</summary>
+    public void Signal(string signal)
     {
-        using var kill = Process.Start("kill", ["-s", signal, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
-        await kill.WaitForExitAsync();
-        Assert.Equal(0, kill.ExitCode);
+        Assert.False(OperatingSystem.IsWindows(), "POSIX signals are tested on Unix");
+        Assert.Equal(0, Kill(_process.Id, signal == "INT" ? 2 : 15));
     }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
 
     public async Task<int> ExitCodeAsync(string what)
     {

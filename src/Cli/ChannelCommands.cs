@@ -49,6 +49,7 @@ public static partial class RelayCli
             Description = "Join a queue group: each event goes to one member of the group; this command acknowledges each event after printing it.",
         };
         var count = new Option<int?>("--count", "-n") { Description = "Exit after printing this many events." };
+        var json = new Option<bool>("--json") { Description = "Accepted for symmetry with the other commands: events are always printed as JSON lines." };
         var command = new Command(
             "subscribe",
             "Print the channel's events as they happen, one JSON object per line (for jq), until Ctrl+C, SIGTERM, --count events, or the end of a piped standard input.");
@@ -56,6 +57,7 @@ public static partial class RelayCli
         command.Options.Add(since);
         command.Options.Add(group);
         command.Options.Add(count);
+        command.Options.Add(json);
         command.SetAction((parseResult, cancellationToken) => RunAsync(parseResult, shared, async context =>
         {
             var name = parseResult.GetValue(channel)!;

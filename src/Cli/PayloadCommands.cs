@@ -171,6 +171,19 @@ public static partial class RelayCli
         return command;
     }
 
+    private static Command DeleteCommand(SharedOptions shared)
+    {
+        var url = UrlArgument();
+        var command = new Command("delete", "Delete a payload before it expires (only a read-write key of its workspace can).");
+        command.Arguments.Add(url);
+        command.SetAction((parseResult, cancellationToken) => RunAsync(parseResult, shared, async context =>
+        {
+            await context.Relay.DeleteAsync(parseResult.GetValue(url)!, cancellationToken).ConfigureAwait(false);
+            return ExitCodes.Ok;
+        }, cancellationToken));
+        return command;
+    }
+
     private static Argument<string> UrlArgument() => new("url")
     {
         Description = "The payload's URL as handed on (keep #key=… for encrypted payloads), or its bare id.",

@@ -6,7 +6,7 @@ using CtxRelay.Cli.Internal;
 namespace CtxRelay.Cli;
 
 /// <summary>
-/// The <c>contextrelay</c> command line: push, pull, peek, publish, subscribe, history and completion.
+/// The <c>contextrelay</c> command line: push, pull, peek, delete, publish, subscribe, history and completion.
 /// It reaches the relay only through the SDK. Errors are one line on stderr naming the fix, with the exit
 /// codes of <see cref="ExitCodes"/>; usage mistakes exit 2 with the nearest valid command or option.
 /// </summary>
@@ -41,6 +41,7 @@ public static partial class RelayCli
         root.Subcommands.Add(PushCommand(shared));
         root.Subcommands.Add(PullCommand(shared));
         root.Subcommands.Add(PeekCommand(shared));
+        root.Subcommands.Add(DeleteCommand(shared));
         root.Subcommands.Add(PublishCommand(shared));
         root.Subcommands.Add(SubscribeCommand(shared));
         root.Subcommands.Add(HistoryCommand(shared));
@@ -67,7 +68,7 @@ public static partial class RelayCli
     }
 
     /// <summary>What an action gets: the relay, its settings, and the writers of this invocation.</summary>
-    private sealed record Context(ContextRelay Relay, RelaySettings Settings, TextWriter Output, TextWriter Error);
+    private sealed record Context(ContextRelay Relay, TextWriter Output, TextWriter Error);
 
     /// <summary>
     /// Runs a relay action: resolves the settings, creates the client, and turns every failure into one
@@ -81,7 +82,7 @@ public static partial class RelayCli
         {
             settings = shared.Settings(parseResult);
             using var relay = settings.CreateClient();
-            return await action(new Context(relay, settings, parseResult.InvocationConfiguration.Output, error)).ConfigureAwait(false);
+            return await action(new Context(relay, parseResult.InvocationConfiguration.Output, error)).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

@@ -130,6 +130,16 @@ public sealed class PayloadCommandTests(RelayFixture relay) : IClassFixture<Rela
     }
 
     [Fact]
+    public async Task Delete_removes_a_payload_and_a_second_delete_exits_3()
+    {
+        var url = (await _cli.RunWithInputAsync("short-lived", "push")).StandardOutput.Trim();
+        var deleted = await _cli.RunAsync("delete", url);
+        Assert.True(deleted.ExitCode == 0, deleted.ToString());
+        Assert.Equal(3, (await _cli.RunAsync("pull", url)).ExitCode);
+        Assert.Equal(3, (await _cli.RunAsync("delete", url)).ExitCode);
+    }
+
+    [Fact]
     public async Task A_25_MB_file_goes_through_push_from_stdin_and_pull_byte_exact_without_a_progress_bar_when_piped()
     {
         var bytes = new byte[25_000_000];

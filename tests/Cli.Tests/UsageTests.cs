@@ -25,7 +25,7 @@ public sealed class UsageTests : IDisposable
     {
         AssertUsage(await _cli.RunAsync("pus", "file.txt"), "unknown command 'pus' for 'contextrelay'; did you mean 'push'?");
         AssertUsage(await _cli.RunAsync("subscirbe", "jobs"), "did you mean 'subscribe'?");
-        AssertUsage(await _cli.RunAsync("frobnicate"), "the commands are push, pull, peek, publish, subscribe, history, completion.");
+        AssertUsage(await _cli.RunAsync("frobnicate"), "the commands are push, pull, peek, delete, publish, subscribe, history, completion.");
     }
 
     [Fact]
@@ -58,7 +58,7 @@ public sealed class UsageTests : IDisposable
         }
 
         var root = await _cli.RunAsync("--help");
-        foreach (var command in new[] { "push", "pull", "peek", "publish", "subscribe", "history", "completion" })
+        foreach (var command in new[] { "push", "pull", "peek", "delete", "publish", "subscribe", "history", "completion" })
         {
             Assert.Matches($@"(?m)^\s+{command}\b", root.StandardOutput);
         }

@@ -48,6 +48,7 @@ public static partial class RelayCli
         {
             Description = "Join a queue group: each event goes to one member of the group; this command acknowledges each event after printing it.",
         };
+        group.Validators.Add(ChannelNames.Validator("group"));
         var count = new Option<int?>("--count", "-n") { Description = "Exit after printing this many events." };
         var json = new Option<bool>("--json") { Description = "Accepted for symmetry with the other commands: events are always printed as JSON lines." };
         var command = new Command(
@@ -140,7 +141,12 @@ public static partial class RelayCli
         return command;
     }
 
-    private static Argument<string> ChannelArgument() => new("channel") { Description = "The channel's name." };
+    private static Argument<string> ChannelArgument()
+    {
+        var channel = new Argument<string>("channel") { Description = "The channel's name." };
+        channel.Validators.Add(ChannelNames.Validator("channel"));
+        return channel;
+    }
 
     private static Option<long?> SinceOption(string description) => new("--since") { Description = description };
 }

@@ -14,6 +14,7 @@ public static partial class RelayCli
             Arity = ArgumentArity.ZeroOrOne,
         };
         var channel = new Option<string>("--channel", "-c") { Description = "Announce the push on this channel (subscribers get its URL)." };
+        channel.Validators.Add(ChannelNames.Validator("channel"));
         var meta = new Option<string[]>("--meta", "-m") { Description = "Metadata KEY=VALUE, stored in plain text beside the payload (repeat for more keys)." };
         var summary = new Option<string>("--summary", "-s") { Description = "A line a receiver reads with peek before pulling (metadata 'summary')." };
         var encrypt = new Option<bool>("--encrypt", "-e") { Description = "Encrypt here (Fernet) before pushing; the key is only in the printed URL's #key=… fragment, never sent to the relay." };

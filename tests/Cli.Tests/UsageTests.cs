@@ -41,6 +41,9 @@ public sealed class UsageTests : IDisposable
     {
         AssertUsage(await _cli.RunAsync("pull"), "See 'contextrelay pull --help'.");
         AssertUsage(await _cli.RunAsync("completion", "fish"), "See 'contextrelay completion --help'.");
+        AssertUsage(await _cli.RunAsync("subscribe", "jobs", "--group", "bad group!"), "'bad group!' is not a valid group name (1–200 characters");
+        AssertUsage(await _cli.RunAsync("publish", "my channel", "hi"), "'my channel' is not a valid channel name");
+        AssertUsage(await _cli.RunAsync("push", "-c", "_jobs", "file.txt"), "'_jobs' is not a valid channel name");
     }
 
     [Fact]

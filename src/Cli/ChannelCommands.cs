@@ -12,11 +12,10 @@ public static partial class RelayCli
         var text = new Argument<string>("text") { Description = "The message, or - to read it from standard input." };
         var meta = new Option<string[]>("--meta", "-m") { Description = "Metadata KEY=VALUE sent with the message (repeat for more keys)." };
         var json = JsonOption();
-        var command = new Command("publish", "Send a short message on a channel (no payload stored); prints its sequence number. Push large content and publish its URL.");
-        command.Arguments.Add(channel);
-        command.Arguments.Add(text);
-        command.Options.Add(meta);
-        command.Options.Add(json);
+        var command = new Command("publish", "Send a short message on a channel (no payload stored); prints its sequence number. Push large content and publish its URL.")
+        {
+            channel, text, meta, json,
+        };
         command.SetAction((parseResult, cancellationToken) => RunAsync(parseResult, shared, async context =>
         {
             var name = parseResult.GetValue(channel)!;
@@ -53,12 +52,10 @@ public static partial class RelayCli
         var json = new Option<bool>("--json") { Description = "Accepted for symmetry with the other commands: events are always printed as JSON lines." };
         var command = new Command(
             "subscribe",
-            "Print the channel's events as they happen, one JSON object per line (for jq), until Ctrl+C, SIGTERM, --count events, or the end of a piped standard input.");
-        command.Arguments.Add(channel);
-        command.Options.Add(since);
-        command.Options.Add(group);
-        command.Options.Add(count);
-        command.Options.Add(json);
+            "Print the channel's events as they happen, one JSON object per line (for jq), until Ctrl+C, SIGTERM, --count events, or the end of a piped standard input.")
+        {
+            channel, since, group, count, json,
+        };
         command.SetAction((parseResult, cancellationToken) => RunAsync(parseResult, shared, async context =>
         {
             var name = parseResult.GetValue(channel)!;
@@ -114,11 +111,10 @@ public static partial class RelayCli
         var since = SinceOption("Only the events after this sequence number (default 0: all the channel retains).");
         var limit = new Option<int?>("--limit") { Description = "At most this many events (the relay's default 100, at most 1,000)." };
         var json = JsonOption();
-        var command = new Command("history", "List the events a channel retains (its last 1,000, up to 24 h by default), oldest first.");
-        command.Arguments.Add(channel);
-        command.Options.Add(since);
-        command.Options.Add(limit);
-        command.Options.Add(json);
+        var command = new Command("history", "List the events a channel retains (its last 1,000, up to 24 h by default), oldest first.")
+        {
+            channel, since, limit, json,
+        };
         command.SetAction((parseResult, cancellationToken) => RunAsync(parseResult, shared, async context =>
         {
             var name = parseResult.GetValue(channel)!;

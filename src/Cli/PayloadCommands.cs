@@ -31,15 +31,10 @@ public static partial class RelayCli
             DefaultValueFactory = _ => "text/plain; charset=utf-8",
         };
         var json = JsonOption();
-        var command = new Command("push", "Store a file or standard input on the relay and print its URL (with #key=… when encrypted). Pass the URL on; pull it elsewhere.");
-        command.Arguments.Add(file);
-        command.Options.Add(channel);
-        command.Options.Add(meta);
-        command.Options.Add(summary);
-        command.Options.Add(encrypt);
-        command.Options.Add(ttl);
-        command.Options.Add(contentType);
-        command.Options.Add(json);
+        var command = new Command("push", "Store a file or standard input on the relay and print its URL (with #key=… when encrypted). Pass the URL on; pull it elsewhere.")
+        {
+            file, channel, meta, summary, encrypt, ttl, contentType, json,
+        };
         command.SetAction((parseResult, cancellationToken) => RunAsync(parseResult, shared, async context =>
         {
             var metadata = Metadata(parseResult.GetValue(meta), parseResult.GetValue(summary));
@@ -93,9 +88,10 @@ public static partial class RelayCli
     {
         var url = UrlArgument();
         var output = new Option<string>("--output", "-o") { Description = "Write the payload to this file (replaced if it exists) instead of standard output." };
-        var command = new Command("pull", "Download a payload, exactly as pushed, to standard output or a file (-o). A URL with #key=… is decrypted here.");
-        command.Arguments.Add(url);
-        command.Options.Add(output);
+        var command = new Command("pull", "Download a payload, exactly as pushed, to standard output or a file (-o). A URL with #key=… is decrypted here.")
+        {
+            url, output,
+        };
         command.SetAction((parseResult, cancellationToken) => RunAsync(parseResult, shared, async context =>
         {
             var address = parseResult.GetValue(url)!;
@@ -146,9 +142,10 @@ public static partial class RelayCli
     {
         var url = UrlArgument();
         var json = JsonOption();
-        var command = new Command("peek", "Show a payload's metadata, size, channel, encryption and expiry without downloading it.");
-        command.Arguments.Add(url);
-        command.Options.Add(json);
+        var command = new Command("peek", "Show a payload's metadata, size, channel, encryption and expiry without downloading it.")
+        {
+            url, json,
+        };
         command.SetAction((parseResult, cancellationToken) => RunAsync(parseResult, shared, async context =>
         {
             var info = await context.Relay.PeekAsync(parseResult.GetValue(url)!, cancellationToken).ConfigureAwait(false);
@@ -175,8 +172,10 @@ public static partial class RelayCli
     private static Command DeleteCommand(SharedOptions shared)
     {
         var url = UrlArgument();
-        var command = new Command("delete", "Delete a payload before it expires (only a read-write key of its workspace can).");
-        command.Arguments.Add(url);
+        var command = new Command("delete", "Delete a payload before it expires (only a read-write key of its workspace can).")
+        {
+            url,
+        };
         command.SetAction((parseResult, cancellationToken) => RunAsync(parseResult, shared, async context =>
         {
             await context.Relay.DeleteAsync(parseResult.GetValue(url)!, cancellationToken).ConfigureAwait(false);

@@ -130,8 +130,10 @@ public static partial class RelayCli
     {
         var shell = new Argument<string>("shell") { Description = "The shell: bash, zsh or pwsh." };
         shell.AcceptOnlyFromAmong(Completion.Shells);
-        var command = new Command("completion", "Print a shell completion script: eval \"$(contextrelay completion bash)\" in ~/.bashrc (zsh: ~/.zshrc; pwsh: | Out-String | Invoke-Expression in $PROFILE).");
-        command.Arguments.Add(shell);
+        var command = new Command("completion", "Print a shell completion script: eval \"$(contextrelay completion bash)\" in ~/.bashrc (zsh: ~/.zshrc; pwsh: | Out-String | Invoke-Expression in $PROFILE).")
+        {
+            shell,
+        };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             await parseResult.InvocationConfiguration.Output.WriteAsync(Completion.Script(parseResult.GetValue(shell)!)).ConfigureAwait(false);

@@ -27,7 +27,7 @@ public static partial class RelayCli
         };
         var contentType = new Option<string>("--content-type")
         {
-            Description = "The content type stored with the payload; the bytes are sent as they are either way.",
+            Description = "The content type stored with the payload; the bytes are sent as they are either way (an encrypted push stores its token as text/plain).",
             DefaultValueFactory = _ => "text/plain; charset=utf-8",
         };
         var json = JsonOption();
@@ -40,7 +40,8 @@ public static partial class RelayCli
             var metadata = Metadata(parseResult.GetValue(meta), parseResult.GetValue(summary));
             var encrypted = parseResult.GetValue(encrypt);
             await using var input = OpenInput(parseResult.GetValue(file));
-            using var bar = ProgressBar.For("push", StandardInput.LengthOf(input), context.Error);
+            var size = StandardInput.LengthOf(input);
+            using var bar = ProgressBar.For("push", encrypted && size is { } plain ? ProgressBar.FernetTokenLength(plain) : size, context.Error);
             var result = await context.Relay.PushStreamAsync(
                 input,
                 parseResult.GetValue(contentType)!,

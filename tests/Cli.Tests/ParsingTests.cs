@@ -2,7 +2,7 @@ using CtxRelay.Cli.Internal;
 
 namespace CtxRelay.Cli.Tests;
 
-/// <summary>The small parsers behind --ttl and "did you mean".</summary>
+/// <summary>The small parsers and sums behind --ttl, "did you mean" and the encrypted push's progress.</summary>
 public sealed class ParsingTests
 {
     [Theory]
@@ -36,4 +36,15 @@ public sealed class ParsingTests
     [InlineData("history", "peek", 7)]
     public void Did_you_mean_counts_a_swap_as_one_typo(string typed, string valid, int distance)
         => Assert.Equal(distance, UsageErrors.Distance(typed, valid));
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(15)]
+    [InlineData(16)]
+    [InlineData(1000)]
+    [InlineData(6_000_000)]
+    public void The_encrypted_push_progress_total_is_the_exact_token_length(int plainLength)
+        => Assert.Equal(
+            Fernet.Encrypt(Fernet.GenerateKey(), new byte[plainLength]).Length,
+            ProgressBar.FernetTokenLength(plainLength));
 }

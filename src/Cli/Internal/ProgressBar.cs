@@ -32,6 +32,9 @@ internal sealed class ProgressBar : IProgress<long>, IDisposable
     public static ProgressBar? For(string verb, long? total, TextWriter error)
         => total is { } size && size >= Threshold && !Console.IsErrorRedirected ? new ProgressBar(error, verb, size) : null;
 
+    /// <summary>What an encrypted push sends for <paramref name="plain"/> bytes: the base64url of version, time, IV, padded ciphertext and HMAC.</summary>
+    public static long FernetTokenLength(long plain) => 4 * ((1 + 8 + 16 + (((plain / 16) + 1) * 16) + 32 + 2) / 3);
+
     public void Report(long value)
     {
         lock (_gate)

@@ -39,7 +39,7 @@ public static partial class RelayCli
         {
             var metadata = Metadata(parseResult.GetValue(meta), parseResult.GetValue(summary));
             var encrypted = parseResult.GetValue(encrypt);
-            await using var input = OpenInput(parseResult.GetValue(file));
+            await using var input = await OpenInputAsync(parseResult.GetValue(file), cancellationToken).ConfigureAwait(false);
             var size = StandardInput.LengthOf(input);
             using var bar = ProgressBar.For("push", encrypted && size is { } plain ? ProgressBar.FernetTokenLength(plain) : size, context.Error);
             var result = await context.Relay.PushStreamAsync(
@@ -59,16 +59,25 @@ public static partial class RelayCli
     }
 
     /// <summary>The payload source of <c>push</c>: a file, or standard input for <c>-</c> or when input is piped.</summary>
-    private static Stream OpenInput(string? file)
+    private static async Task<Stream> OpenInputAsync(string? file, CancellationToken cancellationToken)
     {
+        const string Hint = "give a FILE, or pipe the payload in (… | contextrelay push, or contextrelay push - < FILE).";
         if (file is null or "-")
         {
             if (file is null && !Console.IsInputRedirected)
             {
-                throw new UsageException("Nothing to push: give a FILE, or pipe the payload in (… | contextrelay push, or contextrelay push - < FILE).");
+                throw new UsageException("Nothing to push: " + Hint);
             }
 
-            return StandardInput.Open();
+            var stdin = StandardInput.Open();
+            if (StandardInput.LengthOf(stdin) is { } length)
+            {
+                return length > 0 ? stdin : throw new UsageException("Nothing to push: standard input is empty; " + Hint);
+            }
+
+            // A pipe has no length: look at its first bytes, so an empty one is a clear error, not the relay's 400.
+            return await PrefixedStream.OpenNonEmptyAsync(stdin, cancellationToken).ConfigureAwait(false)
+                ?? throw new UsageException("Nothing to push: standard input is empty; " + Hint);
         }
 
         var info = new FileInfo(file);

@@ -73,6 +73,32 @@ internal sealed class CliTool(string? url, string? apiKey)
 
     public Task<CliResult> RunWithInputAsync(string input, params string[] args) => RunAsync(args, new MemoryStream(Encoding.UTF8.GetBytes(input)));
 
+    /// <summary>
+    /// Runs a bash script in which <c>contextrelay</c> is the tool (a function), for what only a shell does:
+    /// redirecting standard input from a file, pipelines.
+    /// </summary>
+    public async Task<CliResult> RunShellAsync(string script)
+    {
+        var bash = new ProcessStartInfo("bash")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = WorkingDirectory,
+        };
+        bash.ArgumentList.Add("-c");
+        bash.ArgumentList.Add($"contextrelay() {{ dotnet '{ToolPath}' \"$@\"; }}\n{script}");
+        Set(bash, "CONTEXTRELAY_URL", url);
+        Set(bash, "CONTEXTRELAY_API_KEY", apiKey);
+        using var process = Process.Start(bash)!;
+        var stdout = new MemoryStream();
+        var reading = process.StandardOutput.BaseStream.CopyToAsync(stdout);
+        var errors = process.StandardError.ReadToEndAsync();
+        await Wait.For(process.WaitForExitAsync().ContinueWith(_ => true), "the shell script to finish", TimeSpan.FromMinutes(2));
+        await reading;
+        return new CliResult(process.ExitCode, stdout.ToArray(), await errors);
+    }
+
     /// <summary>Starts a long-running command (subscribe) whose output is read line by line as it comes.</summary>
     public RunningCli StartRunning(params string[] args) => new(Start(args));
 
@@ -98,17 +124,18 @@ internal sealed class CliTool(string? url, string? apiKey)
         Set(start, "CONTEXTRELAY_URL", url);
         Set(start, "CONTEXTRELAY_API_KEY", apiKey);
         return Process.Start(start)!;
+    }
 
-        static void Set(ProcessStartInfo start, string name, string? value)
+    /// <summary>Sets a variable, or removes one the test runner may have inherited when null.</summary>
+    private static void Set(ProcessStartInfo start, string name, string? value)
+    {
+        if (value is null)
         {
-            if (value is null)
-            {
-                start.Environment.Remove(name);
-            }
-            else
-            {
-                start.Environment[name] = value;
-            }
+            start.Environment.Remove(name);
+        }
+        else
+        {
+            start.Environment[name] = value;
         }
     }
 }

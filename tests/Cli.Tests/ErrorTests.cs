@@ -105,6 +105,13 @@ public sealed class ErrorTests(SmallPayloadRelayFixture relay) : IClassFixture<S
     }
 
     [Fact]
+    public async Task Pushing_empty_standard_input_is_a_usage_error()
+    {
+        AssertOneLine(await _cli.RunWithInputAsync(string.Empty, "push"), 2, "Nothing to push: standard input is empty; give a FILE, or pipe the payload in");
+        AssertOneLine(await _cli.RunWithInputAsync(string.Empty, "push", "-", "--encrypt"), 2, "standard input is empty");
+    }
+
+    [Fact]
     public async Task A_bad_ttl_or_meta_is_a_usage_error()
     {
         AssertOneLine(await _cli.RunWithInputAsync("x", "push", "--ttl", "soon"), 2, "--ttl 'soon' is not a duration");

@@ -130,6 +130,23 @@ public sealed class PayloadCommandTests(RelayFixture relay) : IClassFixture<Rela
     }
 
     [Fact]
+    public async Task Standard_input_redirected_from_a_file_and_a_pipeline_push_and_pull_byte_exact()
+    {
+        var bytes = new byte[2_000_000];
+        new Random(11).NextBytes(bytes);
+        WriteFile("redirected.bin", bytes);
+        var result = await new CliTool(relay.BaseUrl, relay.ApiKey) { WorkingDirectory = _files.Path }.RunShellAsync("""
+            set -e
+            url=$(contextrelay push - < redirected.bin)
+            contextrelay pull "$url" > copy.bin
+            cat redirected.bin | contextrelay push --encrypt | xargs -I{} dotnet '{{TOOL}}' pull {} -o piped.bin
+            """.Replace("{{TOOL}}", CliTool.ToolPath, StringComparison.Ordinal));
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal(bytes, File.ReadAllBytes(Path.Combine(_files.Path, "copy.bin")));
+        Assert.Equal(bytes, File.ReadAllBytes(Path.Combine(_files.Path, "piped.bin")));
+    }
+
+    [Fact]
     public async Task Delete_removes_a_payload_and_a_second_delete_exits_3()
     {
         var url = (await _cli.RunWithInputAsync("short-lived", "push")).StandardOutput.Trim();

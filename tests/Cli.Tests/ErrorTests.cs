@@ -2,10 +2,14 @@ using CtxRelay.Testing;
 
 namespace CtxRelay.Cli.Tests;
 
-/// <summary>A relay with a 1 KiB payload limit, so a too-large push is quick to provoke.</summary>
+/// <summary>A relay with a 1 KiB payload limit and a plan of 2 requests a minute, so limits are quick to provoke.</summary>
 public sealed class SmallPayloadRelayFixture : RelayFixture
 {
-    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?> { ["Relay:MaxPayloadBytes"] = "1024" };
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
+    {
+        ["Relay:MaxPayloadBytes"] = "1024",
+        ["Relay:Plans:tiny:RequestsPerMinute"] = "2",
+    };
 }
 
 /// <summary>Every failure is one line on stderr that names the fix, with its own exit code; never a stack trace.</summary>
@@ -109,6 +113,20 @@ public sealed class ErrorTests(SmallPayloadRelayFixture relay) : IClassFixture<S
     {
         AssertOneLine(await _cli.RunWithInputAsync(string.Empty, "push"), 2, "Nothing to push: standard input is empty; give a FILE, or pipe the payload in");
         AssertOneLine(await _cli.RunWithInputAsync(string.Empty, "push", "-", "--encrypt"), 2, "standard input is empty");
+    }
+
+    [Fact]
+    public async Task Over_the_request_rate_exits_6_saying_when_to_retry()
+    {
+        var cli = new CliTool(relay.BaseUrl, await relay.CreateKeyAsync("tiny-" + Guid.NewGuid().ToString("N")[..6], plan: "tiny"));
+        var results = new List<CliResult>();
+        for (var i = 0; i < 3; i++)
+        {
+            results.Add(await cli.RunAsync("history", "jobs"));
+        }
+
+        Assert.All(results.Take(2), r => Assert.Equal(0, r.ExitCode));
+        AssertOneLine(results[2], 6, "Retry in ");
     }
 
     [Fact]

@@ -47,6 +47,20 @@ public sealed class UsageTests : IDisposable
     }
 
     [Fact]
+    public async Task In_process_invocation_writes_to_the_given_writers()
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var configuration = new System.CommandLine.InvocationConfiguration { Output = output, Error = error };
+
+        Assert.Equal(2, await RelayCli.InvokeAsync(["peek", "--jsn", "x"], configuration));
+        Assert.Equal("contextrelay: unknown option '--jsn' for 'contextrelay peek'; did you mean '--json'? See 'contextrelay peek --help'.\n", error.ToString());
+
+        Assert.Equal(0, await RelayCli.InvokeAsync(["completion", "zsh"], configuration));
+        Assert.StartsWith("# contextrelay completion for zsh", output.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Version_and_help_list_each_option_once()
     {
         var version = await _cli.RunAsync("--version");

@@ -60,7 +60,7 @@ internal static class UsageErrors
         var names = new List<string>();
         for (SymbolResult? r = result; r is CommandResult c; r = c.Parent)
         {
-            names.Insert(0, c.Command.Name);
+            names.Insert(0, c.Command is RootCommand ? "contextrelay" : c.Command.Name); // the root is named after the host process
         }
 
         return string.Join(' ', names);

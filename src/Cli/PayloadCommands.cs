@@ -126,6 +126,11 @@ public static partial class RelayCli
     /// <summary>Pulls into a temporary file beside the target and renames it into place: never a half-written file.</summary>
     private static async Task PullToFileAsync(ContextRelay relay, string address, string path, IProgress<long>? progress, CancellationToken cancellationToken)
     {
+        if (Directory.Exists(path))
+        {
+            throw new CliException($"{path} is a folder: give -o the file to write, e.g. {Path.Combine(path, "payload")}.");
+        }
+
         var directory = Path.GetDirectoryName(path)!;
         if (!Directory.Exists(directory))
         {

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Invocation;
+using System.CommandLine.Parsing;
 using System.Text.Json.Nodes;
 using CtxRelay.Cli.Internal;
 
@@ -90,7 +91,10 @@ public static partial class RelayCli
         }
         catch (Exception ex)
         {
-            var (exitCode, message) = Errors.Describe(ex, settings);
+            var payloadAddress = parseResult.CommandResult.Children.OfType<ArgumentResult>().FirstOrDefault(a => a.Argument.Name == "url") is { Tokens: [var token, ..] }
+                ? token.Value
+                : null;
+            var (exitCode, message) = Errors.Describe(ex, settings, payloadAddress);
             await error.WriteLineAsync("contextrelay: " + message).ConfigureAwait(false);
             return exitCode;
         }

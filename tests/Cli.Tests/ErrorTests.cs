@@ -63,6 +63,15 @@ public sealed class ErrorTests(SmallPayloadRelayFixture relay) : IClassFixture<S
     }
 
     [Fact]
+    public async Task A_url_of_another_relay_that_is_not_found_here_says_which_relay_to_set()
+    {
+        var elsewhere = "http://relay-b.example:8787/pull/" + Guid.NewGuid();
+        AssertOneLine(await _cli.RunAsync("pull", elsewhere), 3, $"The URL points at http://relay-b.example:8787 but this asked {relay.BaseUrl}: set CONTEXTRELAY_URL (or --url)");
+        var here = await _cli.RunAsync("peek", relay.BaseUrl + "/pull/" + Guid.NewGuid());
+        Assert.DoesNotContain("points at", here.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_malformed_payload_url_is_a_usage_error()
     {
         var result = await _cli.RunAsync("pull", "not a url!");
@@ -99,13 +108,17 @@ public sealed class ErrorTests(SmallPayloadRelayFixture relay) : IClassFixture<S
     }
 
     [Fact]
-    public async Task A_payload_over_the_limit_exits_6_and_a_missing_file_exits_1()
+    public async Task A_payload_over_the_limit_exits_6_and_missing_files_or_folders_exit_1()
     {
         var tooLarge = await _cli.RunWithInputAsync(new string('x', 5000), "push");
         AssertOneLine(tooLarge, 6, "too large");
 
         var missing = await _cli.RunAsync("push", "/nonexistent/review.md");
         AssertOneLine(missing, 1, "/nonexistent/review.md does not exist");
+
+        var url = await PushAsync("to a folder");
+        AssertOneLine(await _cli.RunAsync("pull", url, "-o", Path.GetTempPath()), 1, "is a folder: give -o the file to write");
+        AssertOneLine(await _cli.RunAsync("pull", url, "-o", "/nonexistent/out.txt"), 1, "The folder /nonexistent does not exist");
     }
 
     [Fact]

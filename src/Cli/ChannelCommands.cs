@@ -66,13 +66,15 @@ public static partial class RelayCli
                 throw new UsageException("--count must be at least 1.");
             }
 
+            // Whether standard input is already closed is told before connecting, so a later close is the parent's signal.
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var inputClosed = StandardInput.WhenClosedAsync(stop.Token);
             var options = SubscriptionOptions.Default with { Since = parseResult.GetValue(since), Group = groupName };
             await using var subscription = await context.Relay.OpenSubscriptionAsync(name, options, cancellationToken).ConfigureAwait(false);
             await context.Error.WriteLineAsync(
                 $"contextrelay: subscribed to '{name}'{(groupName is null ? string.Empty : $" in group '{groupName}'")}; events follow on standard output, one JSON line each.").ConfigureAwait(false);
 
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            _ = StandardInput.WhenClosedAsync(stop.Token).ContinueWith(_ => stop.Cancel(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+            _ = inputClosed.ContinueWith(_ => stop.Cancel(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
             var printed = 0;
             try
             {

@@ -112,6 +112,22 @@ public sealed class ChannelCommandTests(RelayFixture relay) : IClassFixture<Rela
     }
 
     [Fact]
+    public async Task Subscribe_keeps_running_when_its_standard_input_was_closed_from_the_start()
+    {
+        // As from a harness that hands every command an empty, already closed input (Python's communicate()).
+        var channel = NewChannel();
+        using var sdk = relay.CreateClient();
+        await sdk.PublishAsync(channel, "before");
+        await using var subscriber = _cli.StartRunning("subscribe", channel, "--since", "0", "--count", "2");
+        subscriber.CloseInput();
+        Assert.Equal("before", JsonNode.Parse(await subscriber.NextLineAsync("the replayed event"))!["data"]!.GetValue<string>());
+
+        await sdk.PublishAsync(channel, "after");
+        Assert.Equal("after", JsonNode.Parse(await subscriber.NextLineAsync("the live event"))!["data"]!.GetValue<string>());
+        Assert.Equal(0, await subscriber.ExitCodeAsync("subscribe to exit after --count 2"));
+    }
+
+    [Fact]
     public async Task Subscribe_with_a_group_acks_each_event_after_printing_it()
     {
         var channel = NewChannel();

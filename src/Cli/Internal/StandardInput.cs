@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
 namespace CtxRelay.Cli.Internal;
@@ -30,11 +31,13 @@ internal static class StandardInput
     /// <summary>
     /// Completes when a parent that holds our standard input as a pipe or socket closes it (an agent's
     /// shell that is done with <c>subscribe</c>). Never completes for a terminal, <c>/dev/null</c>, a
-    /// file, or where that cannot be told (not Linux): there Ctrl+C or SIGTERM ends the subscription.
+    /// file, a pipe that was already closed when this was called (a harness that gives every command an
+    /// empty, closed input means nothing by it), or where that cannot be told (not Linux): there Ctrl+C,
+    /// SIGTERM or <c>--count</c> ends the subscription. Call it first thing, before connecting.
     /// </summary>
     public static Task WhenClosedAsync(CancellationToken cancellationToken)
     {
-        if (!Console.IsInputRedirected || !IsPipeOrSocket())
+        if (!Console.IsInputRedirected || !IsPipeOrSocket() || IsClosedAlready())
         {
             return Task.Delay(Timeout.Infinite, cancellationToken);
         }
@@ -51,6 +54,26 @@ internal static class StandardInput
             },
             cancellationToken);
     }
+
+    /// <summary>Whether descriptor 0 is a pipe whose writer is gone with nothing left to read (poll(2): hang-up without input).</summary>
+    private static bool IsClosedAlready()
+    {
+        const short PollIn = 0x1;
+        const short PollHangUp = 0x10;
+        var descriptors = new[] { new PollDescriptor { Descriptor = 0, Events = PollIn } };
+        return Poll(descriptors, 1, 0) == 1 && (descriptors[0].ReturnedEvents & (PollIn | PollHangUp)) == PollHangUp;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct PollDescriptor
+    {
+        public int Descriptor;
+        public short Events;
+        public short ReturnedEvents;
+    }
+
+    [DllImport("libc", EntryPoint = "poll", SetLastError = true)]
+    private static extern int Poll([In, Out] PollDescriptor[] descriptors, nuint count, int timeoutMilliseconds);
 
     private static bool IsPipeOrSocket()
     {

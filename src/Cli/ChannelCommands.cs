@@ -74,7 +74,7 @@ public static partial class RelayCli
             await context.Error.WriteLineAsync(
                 $"contextrelay: subscribed to '{name}'{(groupName is null ? string.Empty : $" in group '{groupName}'")}; events follow on standard output, one JSON line each.").ConfigureAwait(false);
 
-            _ = inputClosed.ContinueWith(_ => stop.Cancel(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+            _ = inputClosed.ContinueWith(_ => CancelQuietly(stop), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
             var printed = 0;
             try
             {
@@ -105,6 +105,18 @@ public static partial class RelayCli
             return ExitCodes.Ok;
         }, cancellationToken));
         return command;
+    }
+
+    /// <summary>Stops the subscription loop; after the command returned there is nothing left to stop.</summary>
+    private static void CancelQuietly(CancellationTokenSource stop)
+    {
+        try
+        {
+            stop.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
     }
 
     private static Command HistoryCommand(SharedOptions shared)

@@ -482,7 +482,8 @@ public sealed class ContextRelay : IDisposable
     /// Stores the bytes of <paramref name="content"/> exactly as they are (no text decoding), streamed to
     /// the relay as the raw body with <paramref name="contentType"/>. With <paramref name="encrypted"/> the
     /// bytes are read into memory and Fernet-encrypted here first; the key travels only in the URL's
-    /// <c>#key=</c> fragment. <paramref name="progress"/> reports the bytes sent.
+    /// <c>#key=</c> fragment. <paramref name="progress"/> reports the bytes sent. The caller keeps
+    /// ownership of the stream; its length is declared when it can seek, else the body goes chunked.
     /// </summary>
     public async Task<PushResult> PushStreamAsync(
         Stream content,

@@ -49,12 +49,13 @@ public static partial class RelayCli
         };
         group.Validators.Add(ChannelNames.Validator("group"));
         var count = new Option<int?>("--count", "-n") { Description = "Exit after printing this many events." };
+        var timeout = DurationOption("--timeout", "Stop after this long (e.g. 60, 90s, 5m); exit code 7 when no event came by then. With --count 1: wait for one event, at most this long.");
         var json = new Option<bool>("--json") { Description = "Accepted for symmetry with the other commands: events are always printed as JSON lines." };
         var command = new Command(
             "subscribe",
-            "Print the channel's events as they happen, one JSON object per line (for jq), until Ctrl+C, SIGTERM, --count events, or the end of a piped standard input.")
+            "Print the channel's events as they happen, one JSON object per line (for jq), until Ctrl+C, SIGTERM, --count events, --timeout, or the end of a piped standard input.")
         {
-            channel, since, group, count, json,
+            channel, since, group, count, timeout, json,
         };
         command.SetAction((parseResult, cancellationToken) => RunAsync(parseResult, shared, async context =>
         {
@@ -69,12 +70,19 @@ public static partial class RelayCli
             // Whether standard input is already closed is told before connecting, so a later close is the parent's signal.
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var inputClosed = StandardInput.WhenClosedAsync(stop.Token);
+            using var deadline = new CancellationTokenSource();
             var options = SubscriptionOptions.Default with { Since = parseResult.GetValue(since), Group = groupName };
             await using var subscription = await context.Relay.OpenSubscriptionAsync(name, options, cancellationToken).ConfigureAwait(false);
             await context.Error.WriteLineAsync(
                 $"contextrelay: subscribed to '{name}'{(groupName is null ? string.Empty : $" in group '{groupName}'")}; events follow on standard output, one JSON line each.").ConfigureAwait(false);
 
             _ = inputClosed.ContinueWith(_ => CancelQuietly(stop), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+            if (parseResult.GetValue(timeout) is { } limitTime)
+            {
+                deadline.Token.Register(() => CancelQuietly(stop));
+                deadline.CancelAfter(limitTime); // from the moment the subscription is registered
+            }
+
             var printed = 0;
             try
             {
@@ -100,6 +108,12 @@ public static partial class RelayCli
             catch (IOException)
             {
                 // Standard output closed (… | head -1): nobody is reading any more.
+            }
+
+            if (printed == 0 && deadline.IsCancellationRequested)
+            {
+                await context.Error.WriteLineAsync($"contextrelay: no event on '{name}' within {Durations.Format(parseResult.GetValue(timeout)!.Value)}.").ConfigureAwait(false);
+                return ExitCodes.Timeout;
             }
 
             return ExitCodes.Ok;

@@ -18,13 +18,7 @@ public static partial class RelayCli
         var meta = new Option<string[]>("--meta", "-m") { Description = "Metadata KEY=VALUE, stored in plain text beside the payload (repeat for more keys)." };
         var summary = new Option<string>("--summary", "-s") { Description = "A line a receiver reads with peek before pulling (metadata 'summary')." };
         var encrypt = new Option<bool>("--encrypt", "-e") { Description = "Encrypt here (Fernet) before pushing; the key is only in the printed URL's #key=… fragment, never sent to the relay." };
-        var ttl = new Option<TimeSpan?>("--ttl")
-        {
-            Description = "How long the relay keeps it: seconds (3600) or 90s, 30m, 1h, 7d (default: the relay's, 24 h).",
-            CustomParser = result => Durations.TryParse(result.Tokens[0].Value, out var duration)
-                ? duration
-                : ParseFailed(result, $"--ttl '{result.Tokens[0].Value}' is not a duration: use seconds (3600) or 90s, 30m, 1h, 7d."),
-        };
+        var ttl = DurationOption("--ttl", "How long the relay keeps it: seconds (3600) or 90s, 30m, 1h, 7d (default: the relay's, 24 h).");
         var contentType = new Option<string>("--content-type")
         {
             Description = "The content type stored with the payload; the bytes are sent as they are either way (an encrypted push stores its token as text/plain).",
@@ -204,9 +198,19 @@ public static partial class RelayCli
         Description = "The payload's URL as handed on (keep #key=… for encrypted payloads), or its bare id.",
     };
 
-    private static TimeSpan? ParseFailed(System.CommandLine.Parsing.ArgumentResult result, string message)
+    /// <summary>An option taking a duration: seconds (<c>3600</c>) or units (<c>90s</c>, <c>30m</c>, <c>1h</c>, <c>7d</c>).</summary>
+    private static Option<TimeSpan?> DurationOption(string name, string description) => new(name)
     {
-        result.AddError(message);
-        return null;
-    }
+        Description = description,
+        CustomParser = result =>
+        {
+            if (Durations.TryParse(result.Tokens[0].Value, out var duration))
+            {
+                return duration;
+            }
+
+            result.AddError($"{name} '{result.Tokens[0].Value}' is not a duration: use seconds (3600) or 90s, 30m, 1h, 7d.");
+            return null;
+        },
+    };
 }

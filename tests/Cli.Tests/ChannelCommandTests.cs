@@ -128,6 +128,23 @@ public sealed class ChannelCommandTests(RelayFixture relay) : IClassFixture<Rela
     }
 
     [Fact]
+    public async Task Subscribe_timeout_exits_7_when_nothing_came_and_0_with_the_event_that_did()
+    {
+        var channel = NewChannel();
+        var nothing = await _cli.RunAsync("subscribe", channel, "--count", "1", "--timeout", "1s");
+        Assert.True(nothing.ExitCode == 7, nothing.ToString());
+        Assert.Empty(nothing.StandardOutputBytes);
+        Assert.Equal($"contextrelay: no event on '{channel}' within 1s.", nothing.ErrorLines[^1]);
+
+        await using var waiting = _cli.StartRunning("subscribe", channel, "-n", "1", "--timeout", "60");
+        await waiting.NextErrorLineAsync("the subscribed note");
+        using var sdk = relay.CreateClient();
+        await sdk.PublishAsync(channel, "in time");
+        Assert.Equal("in time", JsonNode.Parse(await waiting.NextLineAsync("the event"))!["data"]!.GetValue<string>());
+        Assert.Equal(0, await waiting.ExitCodeAsync("subscribe to exit after its one event"));
+    }
+
+    [Fact]
     public async Task Subscribe_with_a_group_acks_each_event_after_printing_it()
     {
         var channel = NewChannel();

@@ -23,6 +23,9 @@ internal static class ExitCodes
     /// <summary>Over a limit: the payload is too large (413) or the workspace is over its quota (429).</summary>
     public const int Limit = 6;
 
+    /// <summary><c>subscribe --timeout</c> passed before any event came.</summary>
+    public const int Timeout = 7;
+
     /// <summary>Interrupted (Ctrl+C) before the command finished.</summary>
     public const int Interrupted = 130;
 }

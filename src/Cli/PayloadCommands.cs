@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Text.Json.Nodes;
 using CtxRelay.Cli.Internal;
 
 namespace CtxRelay.Cli;
@@ -167,12 +168,17 @@ public static partial class RelayCli
             var left = info.ExpiresAt - DateTimeOffset.UtcNow;
             await context.Output.WriteLineAsync(string.Join(Environment.NewLine,
                 $"id         {info.Id}",
-                $"size       {info.Size.ToString("N0", CultureInfo.InvariantCulture)} bytes ({info.Size / 1048576.0:0.0} MB{(info.Encrypted ? ", encrypted" : string.Empty)})",
+                $"size       {info.Size.ToString("N0", CultureInfo.InvariantCulture)} bytes{Readable(info.Size)}",
                 $"channel    {info.Channel ?? "-"}",
                 $"encrypted  {(info.Encrypted ? "yes (pull needs the URL with #key=…)" : "no")}",
                 $"created    {info.CreatedAt.ToUniversalTime():yyyy-MM-dd HH:mm:ss}Z",
                 $"expires    {info.ExpiresAt.ToUniversalTime():yyyy-MM-dd HH:mm:ss}Z (in {Durations.Format(left)})",
                 $"metadata   {JsonShapes.Line(info.Metadata)}")).ConfigureAwait(false);
+            if (info.Metadata["summary"] is JsonValue summary && summary.TryGetValue<string>(out var text))
+            {
+                await context.Output.WriteLineAsync($"summary    {text.ReplaceLineEndings(" ")}").ConfigureAwait(false);
+            }
+
             return ExitCodes.Ok;
         }, cancellationToken));
         return command;
@@ -192,6 +198,14 @@ public static partial class RelayCli
         }, cancellationToken));
         return command;
     }
+
+    /// <summary>" (12.3 KB)", " (25.0 MB)"; nothing under a kilobyte.</summary>
+    private static string Readable(long bytes) => bytes switch
+    {
+        < 1024 => string.Empty,
+        < 1024 * 1024 => string.Create(CultureInfo.InvariantCulture, $" ({bytes / 1024.0:0.0} KB)"),
+        _ => string.Create(CultureInfo.InvariantCulture, $" ({bytes / 1048576.0:0.0} MB)"),
+    };
 
     private static Argument<string> UrlArgument() => new("url")
     {

@@ -66,6 +66,7 @@ public sealed class PayloadCommandTests(RelayFixture relay) : IClassFixture<Rela
         Assert.Contains($"channel    {channel}", text.StandardOutput, StringComparison.Ordinal);
         Assert.Contains("\"summary\":\"the diff\"", text.StandardOutput, StringComparison.Ordinal);
         Assert.Contains("(in 1h 59m)", text.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("\nsummary    the diff\n", text.StandardOutput, StringComparison.Ordinal);
     }
 
     [Fact]

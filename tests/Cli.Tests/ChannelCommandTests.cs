@@ -43,6 +43,9 @@ public sealed class ChannelCommandTests(RelayFixture relay) : IClassFixture<Rela
         Assert.Null(events[2]!["data"]);
         Assert.Equal([1L, 2L, 3L], events.Select(e => e!["seq"]!.GetValue<long>()));
 
+        var limited = await _cli.RunAsync("history", channel, "--limit", "1", "--json");
+        Assert.Equal(1, Assert.Single(limited.Json()["events"]!.AsArray())!["seq"]!.GetValue<long>());
+
         var since = await _cli.RunAsync("history", channel, "--since", "2", "--json");
         Assert.Equal(3, Assert.Single(since.Json()["events"]!.AsArray())!["seq"]!.GetValue<long>());
 

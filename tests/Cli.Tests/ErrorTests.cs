@@ -122,8 +122,9 @@ public sealed class ErrorTests(SmallPayloadRelayFixture relay) : IClassFixture<S
     }
 
     [Fact]
-    public async Task Pushing_empty_standard_input_is_a_usage_error()
+    public async Task Empty_standard_input_for_push_or_publish_is_a_usage_error()
     {
+        AssertOneLine(await _cli.RunWithInputAsync(string.Empty, "publish", "jobs", "-"), 2, "The message is empty");
         AssertOneLine(await _cli.RunWithInputAsync(string.Empty, "push"), 2, "Nothing to push: standard input is empty; give a FILE, or pipe the payload in");
         AssertOneLine(await _cli.RunWithInputAsync(string.Empty, "push", "-", "--encrypt"), 2, "standard input is empty");
     }

@@ -68,7 +68,7 @@ public static partial class RelayCli
         public RelaySettings Settings(ParseResult parseResult) => RelaySettings.Resolve(parseResult.GetValue(Url), parseResult.GetValue(ApiKey));
     }
 
-    /// <summary>What an action gets: the relay, its settings, and the writers of this invocation.</summary>
+    /// <summary>What an action gets: the relay client and the writers of this invocation.</summary>
     private sealed record Context(ContextRelay Relay, TextWriter Output, TextWriter Error);
 
     /// <summary>

@@ -27,11 +27,12 @@ internal sealed record RelaySettings(Uri BaseUrl, string? ApiKey)
         return new RelaySettings(baseUrl, string.IsNullOrWhiteSpace(key) ? null : key.Trim());
     }
 
-    /// <summary>A relay address only; the error says where the bad value came from.</summary>
+    /// <summary>The local default relay and no key: what an error names when the settings themselves were bad.</summary>
     public static RelaySettings Default { get; } = new(new Uri(ContextRelayOptions.DefaultBaseUrl), null);
 
     public ContextRelay CreateClient() => new(ContextRelayOptions.Default with { BaseUrl = BaseUrl, ApiKey = ApiKey });
 
+    /// <summary>A relay address, or a usage error that says where the bad value came from.</summary>
     private static Uri Parse(string value, string source)
     {
         if (Uri.TryCreate(value.Trim(), UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps))

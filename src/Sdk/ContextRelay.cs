@@ -91,10 +91,7 @@ public sealed class ContextRelay : IDisposable
             throw new ArgumentException("A payload cannot be empty.", nameof(data));
         }
 
-        if (ttl is { } t && t <= TimeSpan.Zero)
-        {
-            throw new ArgumentOutOfRangeException(nameof(ttl), "The time to live must be positive.");
-        }
+        ValidatePushOptions(channel, ttl);
 
         string? key = null;
         if (encrypted)
@@ -103,47 +100,7 @@ public sealed class ContextRelay : IDisposable
             data = Fernet.Encrypt(key, data);
         }
 
-        var query = new StringBuilder("push?");
-        if (channel is not null)
-        {
-            ValidateChannel(channel);
-            query.Append("channel=").Append(Uri.EscapeDataString(channel)).Append('&');
-        }
-
-        if (ttl is { } timeToLive)
-        {
-            query.Append("ttl_seconds=").Append(((long)Math.Ceiling(timeToLive.TotalSeconds)).ToString(CultureInfo.InvariantCulture)).Append('&');
-        }
-
-        if (encrypted)
-        {
-            query.Append("encrypted=true&");
-        }
-
-        using var request = new HttpRequestMessage(HttpMethod.Post, query.ToString().TrimEnd('&', '?'))
-        {
-            Content = new Utf8StringContent(data, "text/plain", progress),
-        };
-        var metadataJson = SerializeMetadata(metadata);
-        if (metadataJson is not null)
-        {
-            request.Headers.TryAddWithoutValidation(MetadataHeader, metadataJson);
-        }
-
-        using var response = await SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
-        var body = await ReadJsonObjectAsync(response, cancellationToken).ConfigureAwait(false);
-        var url = body["url"]?.GetValue<string>() ?? throw Unexpected("the push answer has no url");
-        if (key is not null)
-        {
-            url += "#key=" + key;
-        }
-
-        return new PushResult(
-            url,
-            body["id"]?.GetValue<string>() ?? throw Unexpected("the push answer has no id"),
-            body["channel"]?.GetValue<string>(),
-            body["expires_at"] is { } expires ? DateTimeOffset.Parse(expires.GetValue<string>(), CultureInfo.InvariantCulture) : default,
-            body["size"]?.GetValue<long>() ?? 0);
+        return await SendPushAsync(new Utf8StringContent(data, "text/plain", progress), channel, metadata, key, ttl, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -392,7 +349,7 @@ public sealed class ContextRelay : IDisposable
         }
     }
 
-    private static async Task<long> CopyWithProgressAsync(Stream source, Stream destination, IProgress<long>? progress, CancellationToken cancellationToken)
+    internal static async Task<long> CopyWithProgressAsync(Stream source, Stream destination, IProgress<long>? progress, CancellationToken cancellationToken)
     {
         var buffer = new byte[81920];
         long total = 0;
@@ -525,4 +482,135 @@ public sealed class ContextRelay : IDisposable
         AutomaticDecompression = DecompressionMethods.All,
         PooledConnectionLifetime = TimeSpan.FromMinutes(5),
     };
+
+    /// <summary>
+    /// Stores the bytes of <paramref name="content"/> exactly as they are (no text decoding), streamed to
+    /// the relay as the raw body with <paramref name="contentType"/>. With <paramref name="encrypted"/> the
+    /// bytes are read into memory and Fernet-encrypted here first; the key travels only in the URL's
+    /// <c>#key=</c> fragment. <paramref name="progress"/> reports the bytes sent. The caller keeps
+    /// ownership of the stream; its length is declared when it can seek, else the body goes chunked.
+    /// </summary>
+    public async Task<PushResult> PushStreamAsync(
+        Stream content,
+        string contentType = "application/octet-stream",
+        string? channel = null,
+        object? metadata = null,
+        bool encrypted = false,
+        TimeSpan? ttl = null,
+        IProgress<long>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(content);
+        ArgumentException.ThrowIfNullOrWhiteSpace(contentType);
+        ValidatePushOptions(channel, ttl);
+
+        string? key = null;
+        HttpContent body;
+        if (encrypted)
+        {
+            using var plain = new MemoryStream();
+            await content.CopyToAsync(plain, cancellationToken).ConfigureAwait(false);
+            key = Fernet.GenerateKey();
+            body = new Utf8StringContent(Fernet.Encrypt(key, plain.GetBuffer().AsSpan(0, (int)plain.Length)), "text/plain", progress);
+        }
+        else
+        {
+            body = new ProgressStreamContent(content, contentType, progress);
+        }
+
+        return await SendPushAsync(body, channel, metadata, key, ttl, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static void ValidatePushOptions(string? channel, TimeSpan? ttl)
+    {
+        if (ttl is { } t && t <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ttl), "The time to live must be positive.");
+        }
+
+        if (channel is not null)
+        {
+            ValidateChannel(channel);
+        }
+    }
+
+    /// <summary>
+    /// POSTs a raw-body push (options in the query, metadata in <c>X-Relay-Metadata</c>) and reads the
+    /// answer; <paramref name="key"/> is appended to the URL as <c>#key=</c> when the content is a Fernet token.
+    /// </summary>
+    private async Task<PushResult> SendPushAsync(HttpContent content, string? channel, object? metadata, string? key, TimeSpan? ttl, CancellationToken cancellationToken)
+    {
+        var encrypted = key is not null;
+        var query = new StringBuilder("push?");
+        if (channel is not null)
+        {
+            query.Append("channel=").Append(Uri.EscapeDataString(channel)).Append('&');
+        }
+
+        if (ttl is { } timeToLive)
+        {
+            query.Append("ttl_seconds=").Append(((long)Math.Ceiling(timeToLive.TotalSeconds)).ToString(CultureInfo.InvariantCulture)).Append('&');
+        }
+
+        if (encrypted)
+        {
+            query.Append("encrypted=true&");
+        }
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, query.ToString().TrimEnd('&', '?'))
+        {
+            Content = content,
+        };
+        var metadataJson = SerializeMetadata(metadata);
+        if (metadataJson is not null)
+        {
+            request.Headers.TryAddWithoutValidation(MetadataHeader, metadataJson);
+        }
+
+        using var response = await SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
+        var body = await ReadJsonObjectAsync(response, cancellationToken).ConfigureAwait(false);
+        var url = body["url"]?.GetValue<string>() ?? throw Unexpected("the push answer has no url");
+        if (key is not null)
+        {
+            url += "#key=" + key;
+        }
+
+        return new PushResult(
+            url,
+            body["id"]?.GetValue<string>() ?? throw Unexpected("the push answer has no id"),
+            body["channel"]?.GetValue<string>(),
+            body["expires_at"] is { } expires ? DateTimeOffset.Parse(expires.GetValue<string>(), CultureInfo.InvariantCulture) : default,
+            body["size"]?.GetValue<long>() ?? 0);
+    }
+
+    /// <summary>
+    /// The retained events of a channel after <paramref name="since"/> (oldest first), at most
+    /// <paramref name="limit"/> of them (the relay's default is 100, its maximum 1,000) —
+    /// <c>GET /channels/{channel}/history</c>.
+    /// </summary>
+    public async Task<IReadOnlyList<RelayEvent>> GetHistoryAsync(string channel, long since = 0, int? limit = null, CancellationToken cancellationToken = default)
+    {
+        ValidateChannel(channel);
+        ArgumentOutOfRangeException.ThrowIfNegative(since);
+        if (limit is { } max)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(max, 1, nameof(limit));
+        }
+
+        var path = $"channels/{Uri.EscapeDataString(channel)}/history?since={since.ToString(CultureInfo.InvariantCulture)}"
+            + (limit is { } l ? "&limit=" + l.ToString(CultureInfo.InvariantCulture) : string.Empty);
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        using var response = await SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
+        var answer = await ReadJsonObjectAsync(response, cancellationToken).ConfigureAwait(false);
+        var events = new List<RelayEvent>();
+        foreach (var frame in answer["events"] as JsonArray ?? [])
+        {
+            if (frame is JsonObject && RelaySubscription.Parse(frame.ToJsonString()) is { } relayEvent)
+            {
+                events.Add(relayEvent);
+            }
+        }
+
+        return events;
+    }
 }

@@ -1,0 +1,3 @@
+using CtxRelay.Cli;
+
+return await RelayCli.InvokeAsync(args).ConfigureAwait(false);

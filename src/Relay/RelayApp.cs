@@ -11,6 +11,9 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.ResponseCompression;
 using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
 using MinDataRate = Microsoft.AspNetCore.Server.Kestrel.Core.MinDataRate;
 
 namespace CtxRelay.Relay;
@@ -97,6 +100,10 @@ public static class RelayApp
         app.MapPayloads();
         app.MapChannels();
         app.MapUsage();
+        if (app.Services.GetRequiredService<IOptions<RelayOptions>>().Value.Telemetry.Prometheus)
+        {
+            app.MapPrometheusScrapingEndpoint("/metrics").AllowAnonymous();
+        }
 
         app.Lifetime.ApplicationStarted.Register(() =>
         {
@@ -153,10 +160,15 @@ public static class RelayApp
         services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section);
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(sp => new StorageDescription(sp.GetRequiredService<IOptions<StorageOptions>>().Value.Engine));
-        services.AddSingleton(sp => StoreFactory.Create(
-            sp.GetRequiredService<IOptions<StorageOptions>>().Value,
-            sp.GetRequiredService<IOptions<RelayOptions>>().Value,
-            sp.GetRequiredService<ILoggerFactory>()));
+        services.AddSingleton<RelayTelemetry>();
+        services.AddSingleton<IRelayStore>(sp => new InstrumentedRelayStore(
+            StoreFactory.Create(
+                sp.GetRequiredService<IOptions<StorageOptions>>().Value,
+                sp.GetRequiredService<IOptions<RelayOptions>>().Value,
+                sp.GetRequiredService<ILoggerFactory>()),
+            sp.GetRequiredService<RelayTelemetry>(),
+            sp.GetRequiredService<StorageDescription>().Engine));
+        AddTelemetry(services, configuration);
         services.AddSingleton<StoreInitializer>();
         services.AddHostedService(sp => sp.GetRequiredService<StoreInitializer>());
         services.AddHostedService<Sweeper>();
@@ -217,6 +229,39 @@ public static class RelayApp
         });
         services.Configure<BrotliCompressionProviderOptions>(o => o.Level = CompressionLevel.Fastest);
         services.Configure<GzipCompressionProviderOptions>(o => o.Level = CompressionLevel.Fastest);
+    }
+
+    /// <summary>
+    /// OpenTelemetry: the relay's metrics and spans with ASP.NET Core's, to Prometheus (<c>/metrics</c>, when
+    /// <c>Relay:Telemetry:Prometheus</c>) and over OTLP (when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set).
+    /// </summary>
+    private static void AddTelemetry(IServiceCollection services, IConfiguration configuration)
+    {
+        var prometheus = configuration.GetValue<bool>($"{RelayOptions.Section}:Telemetry:Prometheus");
+        var otlp = !string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+        services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService("contextrelay-relay", serviceVersion: typeof(RelayApp).Assembly.GetName().Version?.ToString(3)))
+            .WithMetrics(metrics =>
+            {
+                metrics.AddMeter(RelayTelemetry.Name).AddAspNetCoreInstrumentation();
+                if (prometheus)
+                {
+                    metrics.AddPrometheusExporter();
+                }
+
+                if (otlp)
+                {
+                    metrics.AddOtlpExporter();
+                }
+            })
+            .WithTracing(tracing =>
+            {
+                tracing.AddSource(RelayTelemetry.Name).AddAspNetCoreInstrumentation(o => o.Filter = http => !http.Request.Path.StartsWithSegments("/metrics"));
+                if (otlp)
+                {
+                    tracing.AddOtlpExporter();
+                }
+            });
     }
 
     /// <summary>Creates the schema / checks the connection once, before the relay takes requests.</summary>

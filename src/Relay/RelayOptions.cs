@@ -67,6 +67,9 @@ public sealed class RelayOptions
     /// </summary>
     public List<string> EnvelopeUserAgents { get; set; } = ["python-requests/"];
 
+    /// <summary>Metrics and traces (OpenTelemetry).</summary>
+    public TelemetryOptions Telemetry { get; set; } = new();
+
     /// <summary>Open mode, for clients that never send a key (off unless enabled).</summary>
     public OpenModeOptions Open { get; set; } = new();
 
@@ -145,6 +148,15 @@ public sealed class OpenModeOptions
 
     /// <summary>Without it, open mode refuses to listen on anything but loopback addresses.</summary>
     public bool AllowRemote { get; set; }
+}
+
+/// <summary>
+/// OpenTelemetry exporters: a Prometheus scrape endpoint at <c>/metrics</c> (off unless enabled; unauthenticated, so
+/// expose it only where the scraper is), and OTLP whenever the standard <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set.
+/// </summary>
+public sealed class TelemetryOptions
+{
+    public bool Prometheus { get; set; }
 }
 
 /// <summary>Limits of a workspace plan; null (or 0 for the rate) means no limit.</summary>

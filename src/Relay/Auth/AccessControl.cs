@@ -29,9 +29,12 @@ internal sealed class AccessControl : PeriodicService
     private readonly IOptions<RelayOptions> options;
     private readonly ILogger<AccessControl> logger;
 
-    public AccessControl(IRelayStore store, IOptions<RelayOptions> options, TimeProvider clock, ILogger<AccessControl> logger, IHostApplicationLifetime lifetime)
+    private readonly RelayTelemetry telemetry;
+
+    public AccessControl(IRelayStore store, IOptions<RelayOptions> options, TimeProvider clock, ILogger<AccessControl> logger, IHostApplicationLifetime lifetime, RelayTelemetry telemetry)
         : base(clock)
     {
+        this.telemetry = telemetry;
         this.store = store;
         this.options = options;
         this.logger = logger;
@@ -97,6 +100,7 @@ internal sealed class AccessControl : PeriodicService
 
         var session = new Session(this, caller, holder);
         _sessions.TryAdd(session, 0);
+        telemetry.OpenWebSockets.Add(1);
         return session;
     }
 
@@ -212,6 +216,7 @@ internal sealed class AccessControl : PeriodicService
             {
                 owner._sessions.TryRemove(this, out _);
                 owner.Release(holder);
+                owner.telemetry.OpenWebSockets.Add(-1);
             }
         }
     }

@@ -10,7 +10,7 @@ namespace CtxRelay.Relay.Auth;
 /// minute gets 429 for any key until the minute is over. Failures are counted, not logged one by one; an
 /// address that gets blocked is logged once.
 /// </summary>
-internal sealed class FailedAuthThrottle(IOptions<RelayOptions> options, TimeProvider clock, ILogger<FailedAuthThrottle> logger)
+internal sealed class FailedAuthThrottle(IOptions<RelayOptions> options, TimeProvider clock, ILogger<FailedAuthThrottle> logger, RelayTelemetry telemetry)
 {
     private const int MaxTrackedAddresses = 100_000;
     private static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
@@ -39,6 +39,7 @@ internal sealed class FailedAuthThrottle(IOptions<RelayOptions> options, TimePro
     public void RecordFailure(IPAddress? address)
     {
         Interlocked.Increment(ref _total);
+        telemetry.AuthFailures.Add(1);
         var limit = options.Value.FailedAuthLimit;
         if (address is null || limit <= 0)
         {

@@ -215,6 +215,7 @@ internal static class ChannelEndpoints
             return await QueueGroups.ServeMemberAsync(http, store, relay, caller, session, channel, group, since, cancellationToken).ConfigureAwait(false);
         }
 
+        var telemetry = http.RequestServices.GetRequiredService<RelayTelemetry>();
         var queue = Channel.CreateBounded<ChannelEvent>(new BoundedChannelOptions(relay.SubscriberBuffer) { SingleReader = true });
         var overflowed = false;
         await using var subscription = await store.SubscribeAsync(
@@ -222,6 +223,7 @@ internal static class ChannelEndpoints
             channel,
             channelEvent =>
             {
+                telemetry.EventsFannedOut.Add(1);
                 if (!queue.Writer.TryWrite(channelEvent))
                 {
                     overflowed = true;

@@ -16,7 +16,7 @@ namespace CtxRelay.Relay.Features;
 /// a limit (the <c>unlimited</c> plan) are kept in memory and saved once a second, so counting costs an
 /// unmetered request nothing. A request that fails (4xx/5xx) gives its monthly count back.
 /// </summary>
-internal sealed class Metering(IRelayStore store, IOptions<RelayOptions> options, TimeProvider clock, ILogger<Metering> logger) : PeriodicService(clock)
+internal sealed class Metering(IRelayStore store, IOptions<RelayOptions> options, TimeProvider clock, ILogger<Metering> logger, RelayTelemetry telemetry) : PeriodicService(clock)
 {
     public const string Pushes = "pushes";
     public const string Pulls = "pulls";
@@ -48,6 +48,7 @@ internal sealed class Metering(IRelayStore store, IOptions<RelayOptions> options
             ticket.Allowances.Add(new Allowance("per-minute", plan.RequestsPerMinute, 60, plan.RequestsPerMinute - grant.Used, reset));
             if (!grant.Allowed)
             {
+                telemetry.QuotaRejections.Add(1, new KeyValuePair<string, object?>("meter", Requests));
                 ticket.Rejection = Rejection(
                     "rate-limited",
                     "Too many requests",
@@ -80,6 +81,7 @@ internal sealed class Metering(IRelayStore store, IOptions<RelayOptions> options
         ticket.Allowances.Add(new Allowance("monthly-" + meter, quota, (long)(end - start).TotalSeconds, quota - used.Used, end - now));
         if (!used.Allowed)
         {
+            telemetry.QuotaRejections.Add(1, new KeyValuePair<string, object?>("meter", meter));
             ticket.Rejection = Rejection(
                 "quota-exceeded",
                 "Monthly quota exceeded",

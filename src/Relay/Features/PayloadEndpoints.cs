@@ -108,6 +108,9 @@ internal static class PayloadEndpoints
         }
 
         Log.PayloadStored(loggers.CreateLogger("CtxRelay.Relay.Payloads"), id, record.Size, caller.Workspace);
+        var telemetry = http.RequestServices.GetRequiredService<RelayTelemetry>();
+        telemetry.Pushes.Add(1);
+        telemetry.BytesIn.Add(record.Size);
 
         return TypedResults.Ok(new PushAnswer(url, id, request.Channel, record.ExpiresAt, record.Size));
     }
@@ -426,6 +429,10 @@ internal static class PayloadEndpoints
                 {
                     await content.Content.CopyToAsync(http.Response.Body, 1024 * 1024, http.RequestAborted).ConfigureAwait(false); // a 1 MiB storage chunk per write
                 }
+
+                var telemetry = http.RequestServices.GetRequiredService<RelayTelemetry>();
+                telemetry.Pulls.Add(1);
+                telemetry.BytesOut.Add(record.Size);
             }
         }
     }

@@ -61,6 +61,7 @@ internal static class QueueGroups
         var receiving = ChannelEndpoints.ReceiveUntilClosedAsync(socket, closed, frame => HandleAckAsync(frame, store, caller.Workspace, channel, group, member, inFlight, wake.Writer, closed.Token));
         var buffer = new ArrayBufferWriter<byte>();
         var clock = http.RequestServices.GetRequiredService<TimeProvider>();
+        var telemetry = http.RequestServices.GetRequiredService<RelayTelemetry>();
         try
         {
             while (!closed.IsCancellationRequested)
@@ -76,6 +77,13 @@ internal static class QueueGroups
                     lock (inFlight)
                     {
                         inFlight.Add(claim.Event.Seq);
+                    }
+
+                    telemetry.EventsFannedOut.Add(1);
+                    telemetry.ClaimDelay.Record(Math.Max(0, (clock.GetUtcNow() - claim.Event.Timestamp).TotalSeconds));
+                    if (claim.Deliveries > 1)
+                    {
+                        telemetry.Redeliveries.Add(1);
                     }
 
                     await ChannelEndpoints.SendAsync(socket, buffer, claim.Event, closed.Token, group, claim.Deliveries).ConfigureAwait(false);

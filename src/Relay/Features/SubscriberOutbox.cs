@@ -16,6 +16,9 @@ namespace CtxRelay.Relay.Features;
 /// </remarks>
 internal sealed class SubscriberOutbox(int capacity, CancellationTokenSource closed)
 {
+    /// <summary>How long a subscriber closed for falling behind has to answer the close.</summary>
+    private static readonly TimeSpan CloseTimeout = TimeSpan.FromSeconds(10);
+
     private readonly Lock _lock = new();
     private Queue<ChannelEvent>? _queue;
     private bool _sending = true; // a send loop runs, or Start has not been called yet
@@ -114,8 +117,10 @@ internal sealed class SubscriberOutbox(int capacity, CancellationTokenSource clo
 
             if (overflowed)
             {
-                await _socket!.CloseOutputAsync(WebSocketCloseStatus.PolicyViolation, "subscriber too slow; reconnect with since=<last seq>", CancellationToken.None).ConfigureAwait(false);
-                await closed.CancelAsync().ConfigureAwait(false);
+                // Close with 1008 and give the client a moment to answer (so it reads the reason rather than
+                // a reset); the receive loop ends the session on its answer, or the deadline does.
+                closed.CancelAfter(CloseTimeout);
+                await _socket!.CloseOutputAsync(WebSocketCloseStatus.PolicyViolation, "subscriber too slow; reconnect with since=<last seq>", closed.Token).ConfigureAwait(false);
             }
         }
         catch (Exception ex) when (ex is OperationCanceledException or WebSocketException or ObjectDisposedException)

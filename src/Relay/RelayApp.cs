@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.ResponseCompression;
+using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.Options;
 
 namespace CtxRelay.Relay;
@@ -26,6 +27,14 @@ public static class RelayApp
         {
             builder.WebHost.UseUrls(DefaultUrl);
         }
+
+        // A default under every other source (appsettings and the environment override it): while this category
+        // is enabled, hosting gives every request an Activity and a log scope, which a WebSocket subscriber keeps
+        // for as long as it is connected (~0.6 KB each; it logs request start/end only, at Information/Debug).
+        builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource
+        {
+            InitialData = [new("Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics", "None")],
+        });
 
         builder.WebHost.ConfigureKestrel(kestrel =>
         {

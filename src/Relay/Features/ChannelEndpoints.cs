@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Net.WebSockets;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
-using System.Threading.Channels;
 using CtxRelay.Relay.Auth;
 using CtxRelay.Relay.Internal;
 using CtxRelay.Relay.Storage;

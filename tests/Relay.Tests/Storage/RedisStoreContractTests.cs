@@ -33,6 +33,29 @@ public sealed class RedisStoreContractTests(RedisServerFixture redis) : StoreCon
     }
 
     [Fact]
+    public async Task A_small_payload_deleted_through_another_relay_is_gone_for_this_one_at_once_and_an_empty_one_reads_empty()
+    {
+        // Pulls read the record and the first chunk in one round trip: nothing may be kept between pulls.
+        await using var otherRelay = CreateRedisStore(redis.ConnectionString);
+        await otherRelay.InitializeAsync(default);
+        var data = RandomNumberGenerator.GetBytes(1024);
+        var record = await SaveAsync(data);
+        for (var i = 0; i < 3; i++)
+        {
+            await using var content = await Store.OpenPayloadAsync(Workspace, record.Id, Now, default);
+            Assert.Equal(data, await ReadAllAsync(content!.Content));
+        }
+
+        Assert.True(await otherRelay.DeletePayloadAsync(Workspace, record.Id, default));
+        Assert.Null(await Store.OpenPayloadAsync(Workspace, record.Id, Now, default));
+        Assert.Null(await Store.GetPayloadAsync(Workspace, record.Id, Now, default));
+
+        var empty = await SaveAsync([]);
+        await using var none = await Store.OpenPayloadAsync(Workspace, empty.Id, Now, default);
+        Assert.Empty(await ReadAllAsync(none!.Content));
+    }
+
+    [Fact]
     public async Task Events_appended_through_one_relay_reach_subscribers_of_another_in_order()
     {
         await using var otherRelay = CreateRedisStore(redis.ConnectionString);

@@ -7,10 +7,11 @@ namespace CtxRelay.Relay.Storage.Redis;
 /// one reply), with the next chunk requested while the current one is being copied out. A chunk that
 /// vanished mid-read (the payload was deleted) ends the read with an <see cref="IOException"/>.
 /// </summary>
-internal sealed class RedisChunkStream(IDatabase database, RedisKeys keys, string workspace, string id, int chunks, long length) : PayloadReadStream(length)
+/// <remarks>The first chunk can come already requested (<paramref name="firstChunk"/>, sent with the record).</remarks>
+internal sealed class RedisChunkStream(IDatabase database, RedisKeys keys, string workspace, string id, int chunks, long length, Task<Lease<byte>?>? firstChunk = null) : PayloadReadStream(length)
 {
-    private int _requested;
-    private Task<Lease<byte>?>? _next;
+    private int _requested = firstChunk is null ? 0 : 1;
+    private Task<Lease<byte>?>? _next = firstChunk;
     private Lease<byte>? _current;
     private int _offset;
 

@@ -378,64 +378,69 @@ internal sealed partial class RedisRelayStore : IRelayStore
     }
 
     private async Task<PayloadRecord?> GetPayloadCoreAsync(string workspace, string id, DateTimeOffset now)
-    {
-        var (record, _) = await ReadRecordAsync(workspace, id, now).ConfigureAwait(false);
-        return record;
-    }
+        => ToRecord(workspace, id, await Database.HashGetAsync(_keys.Record(workspace, id), RecordFields).ConfigureAwait(false), now).Record;
 
+    /// <summary>
+    /// One round trip for the record and the first chunk: both commands go out together (pipelined, in this
+    /// order) instead of the chunk being asked for once the record has arrived — for a small payload that
+    /// halves the round trips of a pull. Nothing is cached: every pull reads Redis, so a delete or expiry
+    /// on any relay is seen at once. The record is read first and written last by a push, so a record that
+    /// is there has its chunks; a delete between the two replies ends the read as a deleted payload.
+    /// </summary>
     private async Task<PayloadContent?> OpenPayloadCoreAsync(string workspace, string id, DateTimeOffset now)
     {
-        var (record, chunks) = await ReadRecordAsync(workspace, id, now).ConfigureAwait(false);
-        return record is null
-            ? null
-            : new PayloadContent(record, new RedisChunkStream(Database, _keys, workspace, id, chunks, record.Size));
-    }
-
-    private async Task<(PayloadRecord? Record, int Chunks)> ReadRecordAsync(string workspace, string id, DateTimeOffset now)
-    {
-        var fields = await Database.HashGetAllAsync(_keys.Record(workspace, id)).ConfigureAwait(false);
-        if (fields.Length == 0)
+        var database = Database;
+        var reading = database.HashGetAsync(_keys.Record(workspace, id), RecordFields);
+        var firstChunk = database.StringGetLeaseAsync(_keys.Chunk(workspace, id, 0));
+        (PayloadRecord? Record, int Chunks) found;
+        try
         {
-            return (null, 0);
+            found = ToRecord(workspace, id, await reading.ConfigureAwait(false), now);
+        }
+        catch
+        {
+            DisposeWhenDone(firstChunk);
+            throw;
         }
 
-        string? channel = null, metadata = null, contentType = null, etag = null;
-        long size = 0, created = 0, expires = 0;
-        var encrypted = false;
-        var shape = EnvelopeShape.None;
-        var chunks = 0;
-        foreach (var field in fields)
+        if (found.Record is null || found.Chunks == 0)
         {
-            switch ((string?)field.Name)
-            {
-                case "ch": channel = field.Value; break;
-                case "meta": metadata = field.Value; break;
-                case "type": contentType = field.Value; break;
-                case "etag": etag = field.Value; break;
-                case "size": size = (long)field.Value; break;
-                case "enc": encrypted = (long)field.Value != 0; break;
-                case "shape": shape = (EnvelopeShape)(int)field.Value; break;
-                case "created": created = (long)field.Value; break;
-                case "expires": expires = (long)field.Value; break;
-                case "chunks": chunks = (int)field.Value; break;
-            }
+            DisposeWhenDone(firstChunk);
+            return found.Record is null ? null : new PayloadContent(found.Record, new RedisChunkStream(database, _keys, workspace, id, 0, 0));
+        }
+
+        return new PayloadContent(found.Record, new RedisChunkStream(database, _keys, workspace, id, found.Chunks, found.Record.Size, firstChunk));
+
+        static void DisposeWhenDone(Task<Lease<byte>?> chunk)
+            => _ = chunk.ContinueWith(static t => t.Result?.Dispose(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    /// <summary>The record's fields, read with HMGET in this order (no field names in the reply).</summary>
+    private static readonly RedisValue[] RecordFields = ["ch", "meta", "type", "etag", "size", "enc", "shape", "created", "expires", "chunks"];
+
+    private static (PayloadRecord? Record, int Chunks) ToRecord(string workspace, string id, RedisValue[] fields, DateTimeOffset now)
+    {
+        var expires = fields[8];
+        if (expires.IsNull)
+        {
+            return (null, 0); // no record
         }
 
         var record = new PayloadRecord
         {
             Workspace = workspace,
             Id = id,
-            Channel = channel,
-            MetadataJson = metadata ?? "{}",
-            ContentType = contentType ?? "application/octet-stream",
-            Size = size,
-            ETag = etag ?? string.Empty,
-            Encrypted = encrypted,
-            Shape = shape,
-            CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(created),
-            ExpiresAt = DateTimeOffset.FromUnixTimeMilliseconds(expires),
+            Channel = fields[0],
+            MetadataJson = (string?)fields[1] ?? "{}",
+            ContentType = (string?)fields[2] ?? "application/octet-stream",
+            Size = (long)fields[4],
+            ETag = (string?)fields[3] ?? string.Empty,
+            Encrypted = (long)fields[5] != 0,
+            Shape = (EnvelopeShape)(int)fields[6],
+            CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds((long)fields[7]),
+            ExpiresAt = DateTimeOffset.FromUnixTimeMilliseconds((long)expires),
         };
-        return record.ExpiresAt > now ? (record, chunks) : (null, 0);
+        return record.ExpiresAt > now ? (record, (int)fields[9]) : (null, 0);
     }
 
     private async Task<bool> DeletePayloadCoreAsync(string workspace, string id)

@@ -8,9 +8,27 @@ internal static class ChildProcess
 {
     public sealed record Result(int ExitCode, string Output);
 
-    public static async Task<Result> RunAsync(string fileName, IEnumerable<string> arguments, TimeSpan timeout, IDictionary<string, string?>? environment = null)
+    /// <summary>
+    /// For the dotnet commands the tests run (pack, tool install, restore, build): no MSBuild node, build server or
+    /// compiler server outlives the command holding its output open, and the test host's own MSBuild locations
+    /// (set by `dotnet test`) do not leak in.
+    /// </summary>
+    public static Dictionary<string, string?> DotnetEnvironment() => new()
+    {
+        ["MSBUILDDISABLENODEREUSE"] = "1",
+        ["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0",
+        ["UseSharedCompilation"] = "false",
+        ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
+        ["DOTNET_NOLOGO"] = "1",
+        ["MSBuildExtensionsPath"] = null,
+        ["MSBuildSDKsPath"] = null,
+        ["MSBUILD_EXE_PATH"] = null,
+    };
+
+    public static async Task<Result> RunAsync(string fileName, IEnumerable<string> arguments, TimeSpan timeout, IDictionary<string, string?>? environment = null, string? workingDirectory = null)
     {
         var start = Start(fileName, arguments, environment);
+        start.WorkingDirectory = workingDirectory ?? start.WorkingDirectory;
         var output = new StringBuilder();
         using var process = new Process { StartInfo = start };
         process.OutputDataReceived += (_, e) => Append(output, e.Data);

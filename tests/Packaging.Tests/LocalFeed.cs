@@ -46,24 +46,17 @@ public sealed class LocalFeed : IAsyncLifetime
             "bash",
             [Path.Combine(RepositoryRoot, "eng", "pack-local.sh"), FeedDirectory, ToolDirectory],
             PackTimeout,
-            new Dictionary<string, string?>
-            {
-                // Build in the temporary folder, never in the working tree's bin/ and obj/ (other tests use them).
-                ["PACK_ARTIFACTS_PATH"] = Path.Combine(_root.Path, "artifacts"),
-                // No MSBuild node, build server or compiler server outlives the script holding its output open.
-                ["MSBUILDDISABLENODEREUSE"] = "1",
-                ["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0",
-                ["UseSharedCompilation"] = "false",
-                ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
-                ["DOTNET_NOLOGO"] = "1",
-                // The test host's own MSBuild locations (set by `dotnet test`) are not the script's business.
-                ["MSBuildExtensionsPath"] = null,
-                ["MSBuildSDKsPath"] = null,
-                ["MSBUILD_EXE_PATH"] = null,
-            });
+            ScriptEnvironment());
         ScriptOutput = run.Output;
         Assert.True(run.ExitCode == 0, $"eng/pack-local.sh failed with exit code {run.ExitCode}:\n{run.Output}");
         Packages = Directory.GetFiles(FeedDirectory, "*.nupkg").Select(Package.Read).ToList();
+    }
+
+    private Dictionary<string, string?> ScriptEnvironment()
+    {
+        var environment = ChildProcess.DotnetEnvironment();
+        environment["PACK_ARTIFACTS_PATH"] = Path.Combine(_root.Path, "artifacts"); // never the working tree's bin/ and obj/ (other tests use them)
+        return environment;
     }
 
     public Task DisposeAsync()

@@ -15,6 +15,9 @@ public sealed class LocalFeedTests(LocalFeed feed) : IClassFixture<LocalFeed>
 
     private static readonly TimeSpan ToolTimeout = TimeSpan.FromSeconds(60);
 
+    /// <summary>A restore and build of a small project on a busy 2-core CI machine.</summary>
+    private static readonly TimeSpan BuildTimeout = TimeSpan.FromMinutes(5);
+
     [Fact]
     public void The_feed_holds_every_tool_and_library_and_nothing_else()
     {
@@ -68,6 +71,61 @@ public sealed class LocalFeedTests(LocalFeed feed) : IClassFixture<LocalFeed>
             Assert.DoesNotContain("DotnetTool", package.PackageTypes);
             Assert.Contains($"lib/net10.0/{library}.dll", package.Entries);
         }
+    }
+
+    [Fact]
+    public async Task A_project_restores_builds_and_runs_against_the_library_packages_from_the_feed()
+    {
+        var project = feed.Scratch("consumer");
+        var packages = feed.Scratch("consumer-packages"); // a fresh NuGet cache: the packages must come from this feed
+        var cache = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } folder
+            ? folder
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+
+        // ContextRelay.* only from the feed; their dependencies from the machine's NuGet cache (which restoring the
+        // repository filled), so the test needs no network.
+        await File.WriteAllTextAsync(Path.Combine(project, "nuget.config"), $"""
+            <?xml version="1.0" encoding="utf-8"?>
+            <configuration>
+              <packageSources>
+                <clear />
+                <add key="contextrelay-local" value="{feed.FeedDirectory}" />
+                <add key="cache" value="{cache}" />
+              </packageSources>
+              <packageSourceMapping>
+                <packageSource key="contextrelay-local"><package pattern="ContextRelay.*" /></packageSource>
+                <packageSource key="cache"><package pattern="*" /></packageSource>
+              </packageSourceMapping>
+            </configuration>
+            """);
+        await File.WriteAllTextAsync(Path.Combine(project, "consumer.csproj"), """
+            <Project Sdk="Microsoft.NET.Sdk">
+              <PropertyGroup>
+                <OutputType>Exe</OutputType>
+                <TargetFramework>net10.0</TargetFramework>
+                <ImplicitUsings>enable</ImplicitUsings>
+                <Nullable>enable</Nullable>
+              </PropertyGroup>
+            </Project>
+            """);
+        await File.WriteAllTextAsync(Path.Combine(project, "Program.cs"), """
+            using CtxRelay;
+            using CtxRelay.Extensions.AI;
+
+            using var relay = new ContextRelay(ContextRelayOptions.Default with { BaseUrl = new Uri("http://127.0.0.1:9") });
+            var tools = new ContextRelayTools(relay);
+            Console.WriteLine($"{typeof(ContextRelay).Assembly.GetName().Name} {typeof(ContextRelay).Assembly.GetName().Version}, {tools.GetType().Assembly.GetName().Name}");
+            """);
+
+        var environment = ChildProcess.DotnetEnvironment();
+        environment["NUGET_PACKAGES"] = packages;
+        var add = await ChildProcess.RunAsync("dotnet", ["add", "package", "ContextRelay.Extensions.AI"], BuildTimeout, environment, project);
+        Assert.True(add.ExitCode == 0, $"dotnet add package ContextRelay.Extensions.AI failed:\n{add.Output}");
+        Assert.True(Directory.Exists(Path.Combine(packages, "contextrelay.sdk")), "ContextRelay.Sdk did not come along as the dependency of ContextRelay.Extensions.AI.");
+
+        var run = await ChildProcess.RunAsync("dotnet", ["run"], BuildTimeout, environment, project);
+        Assert.True(run.ExitCode == 0, $"dotnet run of a project using the packages failed:\n{run.Output}");
+        Assert.Contains($"ContextRelay.Sdk {feed.Packages.Single(p => p.Id == "ContextRelay.Sdk").Version}.0, ContextRelay.Extensions.AI", run.Output, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -31,9 +31,9 @@ while read -r id command; do
   case "$id" in '' | '#'*) continue ;; esac
   # Uninstall first: a rebuilt package keeps its version, and an update to the same version would keep the old bits.
   if [ -e "$tool_dir/.store/$(printf '%s' "$id" | tr '[:upper:]' '[:lower:]')" ]; then
-    dotnet tool uninstall --tool-path "$tool_dir" "$id" >/dev/null
+    dotnet tool uninstall --tool-path "$tool_dir" "$id" >/dev/null </dev/null
   fi
-  dotnet tool install --tool-path "$tool_dir" --source "$feed" "$id" >/dev/null
+  dotnet tool install --tool-path "$tool_dir" --source "$feed" "$id" >/dev/null </dev/null
   commands+=("$command")
   echo "pack-local: installed $id: $tool_dir/$command"
 done < "$root/eng/tools.txt"

@@ -21,8 +21,12 @@ public sealed class LocalFeedTests(LocalFeed feed) : IClassFixture<LocalFeed>
     [Fact]
     public void The_feed_holds_every_tool_and_library_and_nothing_else()
     {
-        var expected = LocalFeed.ListedTools.Select(t => t.PackageId).Concat(Libraries).Order(StringComparer.Ordinal);
-        Assert.Equal(expected, feed.Packages.Select(p => p.Id).Order(StringComparer.Ordinal));
+        var expected = LocalFeed.ListedTools.Select(t => t.PackageId).Concat(Libraries).ToHashSet();
+        var packed = feed.Packages.Select(p => p.Id).ToHashSet();
+        var missing = expected.Except(packed).ToList();
+        Assert.True(missing.Count == 0, $"Not packed: {string.Join(", ", missing)}.\n{feed.ScriptOutput}");
+        var unexpected = feed.Packages.Where(p => !expected.Contains(p.Id)).Select(p => p.ToolCommand is { } command ? $"{p.Id} (a tool: add the line '{p.Id} {command}' to eng/tools.txt)" : p.Id).ToList();
+        Assert.True(unexpected.Count == 0, $"Packed but not expected: {string.Join(", ", unexpected)}. Tests, samples and benchmarks set IsPackable=false.");
         Assert.DoesNotContain("warning", feed.ScriptOutput, StringComparison.OrdinalIgnoreCase);
         Assert.Contains($"export PATH=\"{feed.ToolDirectory}:$PATH\"", feed.ScriptOutput, StringComparison.Ordinal);
     }

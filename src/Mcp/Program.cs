@@ -6,6 +6,11 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
+if (CommandLine.Handle(args, Console.Out, Console.Error) is { } exitCode)
+{
+    return exitCode;
+}
+
 // The content root is the tool's own folder, not the working directory (the user's project), so an
 // appsettings.json there is never picked up. stdout carries the MCP protocol and nothing else: every log
 // line goes to stderr.
@@ -31,3 +36,4 @@ builder.Services
     .WithResources<PayloadResources>();
 
 await builder.Build().RunAsync();
+return 0;

@@ -1,3 +1,10 @@
 using CtxRelay.Bridge;
+using CtxRelay.Shared;
 
-return await BridgeCli.CreateRootCommand().Parse(args).InvokeAsync().ConfigureAwait(false);
+var parseResult = BridgeCli.CreateRootCommand().Parse(args);
+if (UsageErrors.Report(parseResult, "contextrelay-bridge", Console.Error) is { } usage)
+{
+    return usage; // one line naming the nearest valid command or option, exit code 2
+}
+
+return await parseResult.InvokeAsync().ConfigureAwait(false);

@@ -3,6 +3,7 @@ using System.CommandLine.Invocation;
 using System.CommandLine.Parsing;
 using System.Text.Json.Nodes;
 using CtxRelay.Cli.Internal;
+using CtxRelay.Shared;
 
 namespace CtxRelay.Cli;
 
@@ -19,13 +20,9 @@ public static partial class RelayCli
         // Ctrl+C and SIGTERM cancel the action's token (subscribe then ends with 0) rather than killing the process.
         configuration ??= new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(2) };
         var parseResult = CreateRootCommand().Parse(args);
-        var optionLike = parseResult.Action is ParseErrorAction || parseResult.Action == parseResult.CommandResult.Command.Action
-            ? UsageErrors.OptionLikeArgument(parseResult)
-            : null;
-        if ((parseResult.Errors.Count > 0 && parseResult.Action is ParseErrorAction) || optionLike is not null)
+        if (UsageErrors.Report(parseResult, "contextrelay", configuration.Error) is { } usage)
         {
-            await configuration.Error.WriteLineAsync("contextrelay: " + UsageErrors.Describe(parseResult, optionLike)).ConfigureAwait(false);
-            return ExitCodes.Usage;
+            return usage;
         }
 
         return await parseResult.InvokeAsync(configuration, cancellationToken).ConfigureAwait(false);

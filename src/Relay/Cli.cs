@@ -1,5 +1,6 @@
 using System.CommandLine;
 using CtxRelay.Relay.Storage;
+using CtxRelay.Shared;
 using Microsoft.Extensions.Options;
 
 namespace CtxRelay.Relay;
@@ -111,10 +112,10 @@ internal static class Cli
             {
                 // Not a configuration key (those name a section: --Relay:MaxTtl, --Logging__LogLevel__Default): a mistyped option.
                 var option = token.Split('=')[0];
-                var nearestOption = KnownServeOptions.MinBy(known => Distance(known, option))!;
+                var nearestOption = KnownServeOptions.MinBy(known => UsageErrors.Distance(known, option))!;
                 throw new UsageException(
                     $"unknown option '{option}'"
-                    + (Distance(nearestOption, option) <= 2 ? $"; did you mean '{nearestOption}'?" : ".")
+                    + (UsageErrors.Distance(nearestOption, option) <= 2 ? $"; did you mean '{nearestOption}'?" : ".")
                     + " Settings go as --Section:Key=value (e.g. --Relay:MaxTtl=2.00:00:00); see --help.");
             }
 
@@ -124,76 +125,15 @@ internal static class Cli
             }
             else if (!isKey && !token.Contains('=', StringComparison.Ordinal))
             {
-                var nearest = Commands.MinBy(command => Distance(command, token))!;
+                var nearest = Commands.MinBy(command => UsageErrors.Distance(command, token))!;
                 throw new UsageException(
                     $"unknown command or argument '{token}'"
-                    + (Distance(nearest, token) <= 2 ? $"; did you mean '{nearest}'?" : ".")
+                    + (UsageErrors.Distance(nearest, token) <= 2 ? $"; did you mean '{nearest}'?" : ".")
                     + " Commands: serve, keys create|list|revoke, workspaces list|set-plan, usage; see --help.");
             }
         }
 
         return [.. tokens];
-    }
-
-    /// <summary>
-    /// The first parse error as one line — an unknown option or command first, with the nearest valid one
-    /// when it is close — instead of System.CommandLine's error followed by the whole help.
-    /// </summary>
-    public static string DescribeParseError(ParseResult parsed)
-    {
-        var command = parsed.CommandResult.Command;
-        if (parsed.UnmatchedTokens.Count > 0 && command.Subcommands.Count > 0)
-        {
-            var token = parsed.UnmatchedTokens[0];
-            var closest = command.Subcommands.MinBy(c => Distance(c.Name, token))!;
-            return $"unknown command '{token}'"
-                + (Distance(closest.Name, token) <= 2 ? $"; did you mean '{command.Name} {closest.Name}'?" : ".")
-                + $" Commands: {string.Join(", ", command.Subcommands.Select(c => c.Name))}; see --help.";
-        }
-
-        var error = parsed.Errors.FirstOrDefault(e => e.Message.StartsWith("Unrecognized", StringComparison.Ordinal));
-        var message = (error ?? parsed.Errors[0]).Message.ReplaceLineEndings(" ").Replace("\t", string.Empty, StringComparison.Ordinal).Trim();
-        var quoted = message.Split('\'') is { Length: >= 3 } parts ? parts[1] : null;
-        if (error is null && parsed.UnmatchedTokens.Count > 0)
-        {
-            quoted = parsed.UnmatchedTokens[0];
-            message = $"Unrecognized command or argument '{quoted}'";
-        }
-
-        if (quoted is not null && message.StartsWith("Unrecognized", StringComparison.Ordinal))
-        {
-            var names = command.Options.Concat(command.Parents.OfType<Command>().SelectMany(p => p.Options.Where(o => o.Recursive)))
-                .SelectMany(o => o.Aliases.Append(o.Name))
-                .Concat(command.Subcommands.Select(c => c.Name))
-                .Distinct(StringComparer.Ordinal)
-                .ToList();
-            var nearest = names.MinBy(name => Distance(name, quoted));
-            if (nearest is not null && Distance(nearest, quoted) <= 2)
-            {
-                return $"{message}; did you mean '{nearest}'? See --help.";
-            }
-        }
-
-        return message + " See --help.";
-    }
-
-    /// <summary>Levenshtein distance, for "did you mean".</summary>
-    private static int Distance(string a, string b)
-    {
-        var row = Enumerable.Range(0, b.Length + 1).ToArray();
-        for (var i = 1; i <= a.Length; i++)
-        {
-            var diagonal = row[0];
-            row[0] = i;
-            for (var j = 1; j <= b.Length; j++)
-            {
-                var above = row[j];
-                row[j] = Math.Min(Math.Min(row[j] + 1, row[j - 1] + 1), diagonal + (a[i - 1] == b[j - 1] ? 0 : 1));
-                diagonal = above;
-            }
-        }
-
-        return row[b.Length];
     }
 
     public static async Task ServeAsync(string[] hostArgs, CancellationToken cancellationToken)

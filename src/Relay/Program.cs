@@ -145,11 +145,9 @@ foreach (var option in serveOnly.Concat(common))
 
 root.SetAction((parse, ct) => Cli.Guard(() => Cli.ServeAsync([.. Cli.HostArgs(parse, urls, data, storage, redis), .. Cli.OpenModeArgs(parse, open, openWorkspace, openAllowRemote), .. Cli.LoggingArgs(parse, logFormat, noAccessLog)], ct)));
 var parsed = root.Parse(args);
-if (parsed.Errors.Count > 0)
+if (CtxRelay.Shared.UsageErrors.Report(parsed, "contextrelay-relay", Console.Error) is { } wrongUsage)
 {
-    // One line that says what is wrong (System.CommandLine would print the whole help after it), exit code 2.
-    Console.Error.WriteLine("contextrelay-relay: " + Cli.DescribeParseError(parsed));
-    return 2;
+    return wrongUsage; // one line naming the nearest valid command or option (System.CommandLine would add the whole help), exit code 2
 }
 
 return await parsed.InvokeAsync();

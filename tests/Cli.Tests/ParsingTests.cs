@@ -1,4 +1,5 @@
 using CtxRelay.Cli.Internal;
+using CtxRelay.Shared;
 
 namespace CtxRelay.Cli.Tests;
 

@@ -165,7 +165,7 @@ public sealed class ProcessTests : IDisposable
 
         foreach (var (args, expected) in new (string[] Args, string Expected)[]
         {
-            (["keys", "lst"], "did you mean 'keys list'?"),
+            (["keys", "lst"], "did you mean 'list'?"),
             (["keys", "create", "--wrkspace", "acme"], "did you mean '--workspace'?"),
             (["--versoin"], "did you mean '--version'?"),
             (["serve", "--url", "http://127.0.0.1:1"], "did you mean '--urls'?"),

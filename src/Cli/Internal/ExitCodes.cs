@@ -9,7 +9,7 @@ internal static class ExitCodes
     public const int Error = 1;
 
     /// <summary>Unknown command or option, a missing or malformed argument, bad configuration.</summary>
-    public const int Usage = 2;
+    public const int Usage = Shared.UsageErrors.ExitCode;
 
     /// <summary>No such payload: unknown, expired, deleted, or another workspace's.</summary>
     public const int NotFound = 3;

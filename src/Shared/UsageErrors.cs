@@ -1,14 +1,37 @@
 using System.CommandLine;
+using System.CommandLine.Invocation;
 using System.CommandLine.Parsing;
 
-namespace CtxRelay.Cli.Internal;
+namespace CtxRelay.Shared;
 
 /// <summary>
 /// Parse errors as one line: what was wrong and, for an unknown command or option, the nearest valid one —
-/// instead of System.CommandLine's default of several lines plus the whole help text.
+/// instead of System.CommandLine's default of several lines plus the whole help text. One source file, compiled
+/// into every program (contextrelay, contextrelay-relay, contextrelay-bridge), so they all answer alike.
 /// </summary>
 internal static class UsageErrors
 {
+    /// <summary>Exit code of a command line that is wrong.</summary>
+    public const int ExitCode = 2;
+
+    /// <summary>
+    /// Writes the one-line error for a command line System.CommandLine rejected (or one with a mistyped option
+    /// taken as a value) and returns <see cref="ExitCode"/>; null when the command line is fine.
+    /// </summary>
+    public static int? Report(ParseResult parseResult, string program, TextWriter error)
+    {
+        var optionLike = parseResult.Action is ParseErrorAction || parseResult.Action == parseResult.CommandResult.Command.Action
+            ? OptionLikeArgument(parseResult)
+            : null;
+        if ((parseResult.Errors.Count > 0 && parseResult.Action is ParseErrorAction) || optionLike is not null)
+        {
+            error.WriteLine($"{program}: {Describe(parseResult, program, optionLike)}");
+            return ExitCode;
+        }
+
+        return null;
+    }
+
     /// <summary>
     /// An argument that looks like an option (<c>--chanel</c>) before any <c>--</c>: System.CommandLine
     /// takes it as a value, so <c>push --chanel x</c> would push a file named "--chanel". A mistyped
@@ -32,10 +55,10 @@ internal static class UsageErrors
         return null;
     }
 
-    public static string Describe(ParseResult parseResult, string? unknownOption = null)
+    public static string Describe(ParseResult parseResult, string program, string? unknownOption = null)
     {
         var command = parseResult.CommandResult.Command;
-        var path = CommandPath(parseResult.CommandResult);
+        var path = CommandPath(parseResult.CommandResult, program);
         var help = $"See '{path} --help'.";
         if ((unknownOption ?? (parseResult.UnmatchedTokens.Count > 0 ? parseResult.UnmatchedTokens[0] : null)) is { } unknown)
         {
@@ -51,16 +74,16 @@ internal static class UsageErrors
             return $"unknown {what} '{unknown}' for '{path}'{suggestion} {help}";
         }
 
-        var message = parseResult.Errors[0].Message.ReplaceLineEndings(" ").Trim();
+        var message = string.Join(' ', parseResult.Errors[0].Message.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)); // one line, no tabs
         return $"{message.TrimEnd('.')}. {help}";
     }
 
-    private static string CommandPath(CommandResult result)
+    private static string CommandPath(CommandResult result, string program)
     {
         var names = new List<string>();
         for (SymbolResult? r = result; r is CommandResult c; r = c.Parent)
         {
-            names.Insert(0, c.Command is RootCommand ? "contextrelay" : c.Command.Name); // the root is named after the host process
+            names.Insert(0, c.Command is RootCommand ? program : c.Command.Name); // the root is named after the host process
         }
 
         return string.Join(' ', names);
@@ -89,7 +112,7 @@ internal static class UsageErrors
     /// Edit distance for "did you mean", counting a swap of two neighbouring letters as one edit
     /// (optimal string alignment), so <c>subscirbe</c> is one typo away from <c>subscribe</c>, not two.
     /// </summary>
-    internal static int Distance(string a, string b)
+    public static int Distance(string a, string b)
     {
         var d = new int[a.Length + 1, b.Length + 1];
         for (var i = 0; i <= a.Length; i++)

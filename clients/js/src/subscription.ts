@@ -8,6 +8,8 @@ export const KEY_REVOKED_CLOSE_CODE = 4401;
 /** The subprotocol the relay answers with; the key travels as `contextrelay.bearer.<key>` (never in the URL). */
 export const SUBPROTOCOL = 'contextrelay.v1';
 
+const OPEN_TIMEOUT_MS = 30_000;
+
 export interface SubscribeOptions {
   /**
    * Replay the retained events after this seq first, then go live. With `group`: when this join creates the
@@ -216,37 +218,71 @@ export class RelaySubscription implements AsyncIterable<RelayEvent> {
         return;
       }
       let opened = false;
-      const onStop = () => {
-        socket.close(1000, 'unsubscribe');
-        if (!opened) reject(this.#error ?? new RelayError('The subscription was closed.'));
+      let settled = false;
+      let closeHandled = false;
+      const fail = (error: unknown) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(openTimer);
+        this.#stopped.signal.removeEventListener('abort', onStop);
+        try {
+          socket.close();
+        } catch {
+          // not open yet
+        }
+        reject(error);
       };
+      const onStop = () => {
+        try {
+          socket.close(1000, 'unsubscribe');
+        } catch {
+          // already closing
+        }
+        fail(this.#error ?? new RelayError('The subscription was closed.'));
+      };
+      // Some engines (Node 20's) report a refused connection with an error event only, never a close.
+      const openTimer = setTimeout(() => fail(new RelayUnavailableError(`The WebSocket to '${this.channel}' did not open within ${OPEN_TIMEOUT_MS / 1000} s.`)), OPEN_TIMEOUT_MS);
       this.#stopped.signal.addEventListener('abort', onStop, { once: true });
+      const closed = (code: number, reason: string) => {
+        if (closeHandled) return;
+        closeHandled = true;
+        this.#stopped.signal.removeEventListener('abort', onStop);
+        if (this.#socket === socket) this.#socket = undefined;
+        this.#onClosed(code, reason);
+      };
       socket.onopen = () => {
-        opened = true;
+        if (settled) return;
+        settled = opened = true;
+        clearTimeout(openTimer);
         this.#connections++;
         resolve(socket);
       };
       socket.onmessage = (message: MessageEvent) => this.#onFrame(message.data);
-      socket.onerror = () => {}; // a close event follows with the code
-      socket.onclose = (event: CloseEvent) => {
-        this.#stopped.signal.removeEventListener('abort', onStop);
+      socket.onerror = () => {
         if (!opened) {
-          reject(new RelayUnavailableError(`The WebSocket to '${this.channel}' did not open (close code ${event.code}).`));
+          fail(new RelayUnavailableError(`The WebSocket to '${this.channel}' did not open.`));
           return;
         }
-        if (this.#socket === socket) this.#socket = undefined;
-        this.#onClosed(event);
+        // A close event normally follows; if the engine never sends one, treat the socket as lost.
+        setTimeout(() => closed(1006, 'connection lost'), 1000);
+      };
+      socket.onclose = (event: CloseEvent) => {
+        if (!opened) {
+          fail(new RelayUnavailableError(`The WebSocket to '${this.channel}' did not open (close code ${event.code}).`));
+          return;
+        }
+        closed(event.code, event.reason);
       };
     });
   }
 
-  #onClosed(event: CloseEvent): void {
+  #onClosed(code: number, reason: string): void {
     if (this.#ended) return;
-    if (event.code === KEY_REVOKED_CLOSE_CODE) {
+    if (code === KEY_REVOKED_CLOSE_CODE) {
       // The key was revoked or expired: reconnecting cannot help, the consumer gets the reason instead.
       this.#end(new RelayAuthError(
-        `The relay ended the subscription to '${this.channel}': ${event.reason || 'API key revoked'}. Use a valid API key.`,
-        { problem: { status: 401, title: 'Unauthorized', detail: event.reason } },
+        `The relay ended the subscription to '${this.channel}': ${reason || 'API key revoked'}. Use a valid API key.`,
+        { problem: { status: 401, title: 'Unauthorized', detail: reason } },
       ));
       return;
     }

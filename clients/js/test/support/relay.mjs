@@ -63,6 +63,7 @@ export class Relay {
     return execFileSync('dotnet', [relayDll, ...args, '--data', this.data], {
       env: { ...process.env, CONTEXTRELAY_API_KEY: this.key },
       encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
   }
 

@@ -65,6 +65,20 @@ test('encrypted round trip: the relay stores only a Fernet token, the key travel
   await assert.rejects(client.pull(wrongKey), RelayDecryptionError);
 });
 
+test('a base URL with /v1 (as the hosted relay is copied) works for every call, URLs keep the prefix', async () => {
+  const v1 = new ContextRelay({ apiKey: relay.key, baseUrl: `${relay.url}/v1` });
+  const received = [];
+  const subscription = await v1.subscribe('v1-chan', (e) => received.push(e));
+  const pushed = await v1.push('via v1', { channel: 'v1-chan' });
+  assert.equal(pushed.url, `${relay.url}/v1/pull/${pushed.id}`);
+  assert.equal(await v1.pull(pushed.url), 'via v1');
+  assert.equal((await v1.peek(pushed.id)).size, 6);
+  const deadline = Date.now() + 10_000;
+  while (received.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  subscription.close();
+  assert.equal(received[0]?.id, pushed.id);
+});
+
 test('publish returns increasing seqs', async () => {
   const first = await client.publish('pub-chan', 'one', { metadata: { kind: 'status' } });
   const second = await client.publish('pub-chan', 'two');

@@ -66,7 +66,8 @@ test('events(channel, { since }) replays the retained events first, then goes li
 test('a subscription reconnects after the relay restarts and loses or doubles no event', async () => {
   // A slow reconnect, so the events published after the restart are missed live and come back by since= replay.
   const slow = new ContextRelay({ apiKey: relay.key, baseUrl: relay.url, reconnectDelayMs: 2500 });
-  const subscription = await slow.openSubscription('restart');
+  let reconnected = 0;
+  const subscription = await slow.openSubscription('restart', { onReconnect: () => reconnected++ });
   let reconnects = 0;
   const received = [];
   const reader = (async () => {
@@ -84,6 +85,7 @@ test('a subscription reconnects after the relay restarts and loses or doubles no
   await reader;
   reconnects = subscription.connections - 1;
   assert.ok(reconnects >= 1, 'reconnected');
+  assert.equal(reconnected, reconnects, 'onReconnect called once per reconnect');
   assert.deepEqual(received, [...[0, 1, 2, 3, 4].map((i) => `before-${i}`), ...[0, 1, 2, 3, 4].map((i) => `after-${i}`), 'last']);
 });
 
@@ -112,6 +114,19 @@ test('a queue group hands each event to one member; an unacked event is redelive
   a.close();
   b.close();
   await Promise.all(readers);
+});
+
+test('a handler that throws stops delivery and done rejects with its error', async () => {
+  const seen = [];
+  const subscription = await client.subscribe('throwing', (event) => {
+    seen.push(event.data);
+    if (event.data === 'bad') throw new Error('handler failed on bad');
+  });
+  for (const text of ['good', 'bad', 'after']) await client.publish('throwing', text);
+  await assert.rejects(subscription.done, /handler failed on bad/);
+  assert.equal(subscription.closed, true);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.deepEqual(seen, ['good', 'bad']);
 });
 
 test('a plain subscription refuses ack', async () => {

@@ -130,21 +130,27 @@ export class RelaySubscription implements AsyncIterable<RelayEvent> {
   [Symbol.asyncIterator](): AsyncIterator<RelayEvent> {
     return {
       next: async (): Promise<IteratorResult<RelayEvent>> => {
-        for (;;) {
-          const next = this.#queue.shift();
-          if (next !== undefined) return { value: next, done: false };
-          if (this.#ended) {
-            if (this.#error !== undefined) throw this.#error;
-            return { value: undefined, done: true };
-          }
-          await new Promise<void>((resolve) => this.#waiters.push(resolve));
-        }
+        const next = await this.#next();
+        return next === undefined ? { value: undefined, done: true } : { value: next, done: false };
       },
       return: async (): Promise<IteratorResult<RelayEvent>> => {
         this.close();
         return { value: undefined, done: true };
       },
     };
+  }
+
+  /** The next event; undefined once closed; throws why the subscription ended (revoked, aborted). */
+  async #next(): Promise<RelayEvent | undefined> {
+    for (;;) {
+      const next = this.#queue.shift();
+      if (next !== undefined) return next;
+      if (this.#ended) {
+        if (this.#error !== undefined) throw this.#error;
+        return undefined;
+      }
+      await new Promise<void>((resolve) => this.#waiters.push(resolve));
+    }
   }
 
   /** @internal Connects once; resolves when the relay registered the subscription. */
@@ -170,20 +176,11 @@ export class RelaySubscription implements AsyncIterable<RelayEvent> {
   runHandler(handler: (event: RelayEvent) => unknown): void {
     this.#handlerLoop = (async () => {
       try {
-        for (;;) {
-          const next = this.#queue.shift();
-          if (next !== undefined) {
-            await handler(next);
-            continue;
-          }
-          if (this.#ended) {
-            if (this.#error !== undefined) throw this.#error;
-            return;
-          }
-          await new Promise<void>((resolve) => this.#waiters.push(resolve));
+        for (let event = await this.#next(); event !== undefined; event = await this.#next()) {
+          await handler(event);
         }
       } catch (error) {
-        this.#end(error);
+        this.#end(error); // delivery stops at the handler's error (or the subscription's end reason)
         throw error;
       }
     })();

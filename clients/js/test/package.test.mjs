@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,5 +46,18 @@ test('the packed tarball installs, imports by name and type-checks in a TypeScri
     execFileSync(process.execPath, [join(here, 'node_modules/typescript/bin/tsc'), '-p', app], { encoding: 'utf8' });
   } finally {
     rmSync(work, { recursive: true, force: true });
+  }
+});
+
+test('the SDK uses only web-standard globals (runs in browsers and Workers): no Node modules, process or Buffer', () => {
+  const dist = join(here, 'dist/src');
+  const files = readdirSync(dist).filter((f) => f.endsWith('.js'));
+  assert.ok(files.length >= 5);
+  for (const file of files) {
+    const code = readFileSync(join(dist, file), 'utf8');
+    for (const forbidden of [/\bfrom ['"]node:/, /\brequire\(/, /\bprocess\./, /\bBuffer\b/, /\bimport\(['"](?!\.)/]) {
+      assert.doesNotMatch(code, forbidden, `${file} uses ${forbidden}`);
+    }
+    for (const match of code.matchAll(/\bfrom ['"]([^'"]+)['"]/g)) assert.match(match[1], /^\.\//, `${file} imports ${match[1]}`);
   }
 });

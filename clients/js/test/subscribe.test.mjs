@@ -188,3 +188,42 @@ test('revoking the key ends the subscription with RelayAuthError within seconds 
   // A new subscription with the revoked key fails at once with the same error type.
   await assert.rejects(other.openSubscription('revocable'), RelayAuthError);
 });
+
+test('the key travels only as the contextrelay.bearer subprotocol, never in the URL; the relay answers contextrelay.v1', async () => {
+  const Real = globalThis.WebSocket;
+  const opened = [];
+  globalThis.WebSocket = class extends Real {
+    constructor(url, protocols) {
+      super(url, protocols);
+      opened.push({ url: String(url), protocols, socket: this });
+    }
+  };
+  try {
+    const subscription = await client.openSubscription('wire', { since: 0 });
+    subscription.close();
+  } finally {
+    globalThis.WebSocket = Real;
+  }
+  assert.equal(opened.length, 1);
+  const [{ url, protocols, socket }] = opened;
+  assert.equal(url, `${relay.url.replace('http:', 'ws:')}/ws/wire?since=0`);
+  assert.ok(!url.includes(relay.key));
+  assert.deepEqual(protocols, ['contextrelay.v1', `contextrelay.bearer.${relay.key}`]);
+  assert.equal(socket.protocol, 'contextrelay.v1');
+});
+
+test('a relay in open mode serves a client without a key (HTTP and WebSocket)', async () => {
+  const open = await Relay.start({ args: ['--open'] });
+  try {
+    const anonymous = new ContextRelay({ baseUrl: open.url });
+    const received = [];
+    const subscription = await anonymous.subscribe('open-chan', (e) => received.push(e));
+    const pushed = await anonymous.push('no key needed', { channel: 'open-chan' });
+    assert.equal(await anonymous.pull(pushed.url), 'no key needed');
+    await eventually(() => received.length === 1, 10_000, 'the push event');
+    assert.equal(received[0].id, pushed.id);
+    subscription.close();
+  } finally {
+    await open.dispose();
+  }
+});

@@ -6,6 +6,12 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { relayDll, repoRoot, interopProject } from './support/relay.mjs';
 
+const major = Number(process.versions.node.split('.')[0]);
+if (major < 20) {
+  console.error(`contextrelay-js needs Node 20 or newer (global fetch, WebSocket, crypto.subtle); this is ${process.version}.`);
+  process.exit(1);
+}
+
 const build = (project) => {
   console.log(`build: dotnet build ${project}`);
   execFileSync('dotnet', ['build', project, '-nologo', '-v', 'q', '-clp:ErrorsOnly'], { cwd: repoRoot, stdio: 'inherit' });

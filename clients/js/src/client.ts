@@ -209,9 +209,16 @@ export class ContextRelay {
 
   /**
    * The events of a channel as they happen: `for await (const ev of relay.events('jobs', { since: 0 }))`.
-   * Leaving the loop unsubscribes; aborting `signal` ends the loop with the abort reason.
+   * Leaving the loop unsubscribes; aborting `signal` ends the loop with the abort reason. Arguments are
+   * checked here; the connection opens on the first iteration.
    */
-  async *events(channel: string, options: SubscribeOptions = {}): AsyncGenerator<RelayEvent, void, undefined> {
+  events(channel: string, options: SubscribeOptions = {}): AsyncGenerator<RelayEvent, void, undefined> {
+    validateName(channel, 'channel');
+    if (options.group !== undefined) validateName(options.group, 'group');
+    return this.#events(channel, options);
+  }
+
+  async *#events(channel: string, options: SubscribeOptions): AsyncGenerator<RelayEvent, void, undefined> {
     const subscription = await this.openSubscription(channel, options);
     try {
       yield* subscription;

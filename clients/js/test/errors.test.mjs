@@ -101,4 +101,6 @@ test('arguments are checked before anything is sent', async () => {
   await assert.rejects(client.push(''), RangeError);
   await assert.rejects(client.pull('not a url/with spaces'), TypeError);
   assert.throws(() => new ContextRelay({ baseUrl: 'ftp://example' }), TypeError);
+  assert.throws(() => client.events(''), TypeError); // eagerly, before any iteration
+  await assert.rejects(client.subscribe('x'.repeat(201), () => {}), RangeError);
 });

@@ -33,9 +33,16 @@ export async function freePort() {
 }
 
 const running = new Set();
-process.on('exit', () => {
+const killAll = () => {
   for (const child of running) child.kill('SIGKILL');
-});
+};
+process.on('exit', killAll);
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    killAll(); // a cancelled or timed-out test run leaves no relay behind
+    process.exit(130);
+  });
+}
 
 export class Relay {
   /** @param {{ args?: string[], key?: string, data?: string }} options */

@@ -295,6 +295,27 @@ public abstract class HostileInputTests(RelayFixture relay)
         Assert.InRange(frames, 0, 299);
     }
 
+    [Theory]
+    [InlineData(WebSocketMessageType.Binary, 16, 1003)]
+    [InlineData(WebSocketMessageType.Text, 200 * 1024, 1009)]
+    public async Task A_subscriber_sending_binary_or_oversized_frames_is_closed_with_a_code_that_says_why(WebSocketMessageType type, int size, int expected)
+    {
+        var (key, http) = await NewWorkspaceAsync();
+        using var hostile = await ConnectAsync(key, "frames");
+        using var bystander = await ConnectAsync(key, "frames");
+        await hostile.SendAsync(new byte[size], type, endOfMessage: true, CancellationToken.None);
+
+        var buffer = new byte[4096];
+        var closed = await Wait.For(hostile.ReceiveAsync(buffer, CancellationToken.None), "the relay to close the session", TimeSpan.FromSeconds(10));
+        Assert.Equal(WebSocketMessageType.Close, closed.MessageType);
+        Assert.Equal(expected, (int)closed.CloseStatus!);
+        Assert.False(string.IsNullOrEmpty(closed.CloseStatusDescription));
+
+        await http.PostAsJsonAsync("publish/frames", new { data = "others are still served" });
+        var frame = await Wait.For(bystander.ReceiveAsync(buffer, CancellationToken.None), "the bystander's event", TimeSpan.FromSeconds(10));
+        Assert.Contains("others are still served", Encoding.UTF8.GetString(buffer, 0, frame.Count), StringComparison.Ordinal);
+    }
+
     private async Task<(string Key, HttpClient Http)> NewWorkspaceAsync()
     {
         var key = await relay.CreateKeyAsync("hostile-" + Guid.NewGuid().ToString("N")[..8]);

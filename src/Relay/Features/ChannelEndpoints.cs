@@ -408,13 +408,37 @@ internal static class ChannelEndpoints
     /// <summary>The largest text frame from a client that is handed on (acks are far smaller).</summary>
     internal const int MaxClientFrame = 4096;
 
+    /// <summary>A client message longer than this closes the session with 1009 (Message Too Big).</summary>
+    internal const int MaxClientMessage = 64 * 1024;
+
+    /// <summary>Closes the session because of what the client sent, with the code and reason that say so.</summary>
+    private static async Task RefuseAsync(WebSocket socket, WebSocketCloseStatus status, string reason)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await socket.CloseOutputAsync(status, reason, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or InvalidOperationException)
+        {
+        }
+    }
+
     /// <summary>Reads the rest of a message whose header has arrived; false when the session should end.</summary>
     private static async ValueTask<bool> ReceiveMessageAsync(WebSocket socket, ValueWebSocketReceiveResult header, Func<ReadOnlyMemory<byte>, Task<bool>>? onText, CancellationToken cancellationToken)
     {
+        if (header.MessageType == WebSocketMessageType.Binary)
+        {
+            // Clients send JSON text (acks); anything binary is a broken or hostile client.
+            await RefuseAsync(socket, WebSocketCloseStatus.InvalidMessageType, "binary frames are not accepted; send JSON text").ConfigureAwait(false);
+            return false;
+        }
+
         var buffer = ArrayPool<byte>.Shared.Rent(MaxClientFrame);
         try
         {
             var filled = 0;
+            var total = 0L;
             var tooLong = false;
             var result = header;
             while (!result.EndOfMessage)
@@ -432,6 +456,11 @@ internal static class ChannelEndpoints
                 }
 
                 filled += result.Count;
+                if ((total += result.Count) > MaxClientMessage)
+                {
+                    await RefuseAsync(socket, WebSocketCloseStatus.MessageTooBig, $"messages from clients are at most {MaxClientMessage / 1024} KiB (acks are tiny)").ConfigureAwait(false);
+                    return false;
+                }
             }
 
             return onText is null || tooLong || header.MessageType != WebSocketMessageType.Text

@@ -144,6 +144,13 @@ foreach (var option in serveOnly.Concat(common))
 }
 
 root.SetAction((parse, ct) => Cli.Guard(() => Cli.ServeAsync([.. Cli.HostArgs(parse, urls, data, storage, redis), .. Cli.OpenModeArgs(parse, open, openWorkspace, openAllowRemote), .. Cli.LoggingArgs(parse, logFormat, noAccessLog)], ct)));
+// Every command takes --Section:Key=value settings after its own options; Cli.HostArgs checks what is left over
+// (a mistyped option is still a one-line error there, with the nearest valid one).
+foreach (var command in new[] { root, serve, keys, create, list, revoke, workspaces, workspacesList, setPlan, usage })
+{
+    command.TreatUnmatchedTokensAsErrors = false;
+}
+
 var parsed = root.Parse(args);
 if (CtxRelay.Shared.UsageErrors.Report(parsed, "contextrelay-relay", Console.Error) is { } wrongUsage)
 {

@@ -39,6 +39,11 @@ internal static class UsageErrors
     /// </summary>
     public static string? OptionLikeArgument(ParseResult parseResult)
     {
+        if (!parseResult.CommandResult.Command.TreatUnmatchedTokensAsErrors)
+        {
+            return null; // the command takes unmatched tokens itself (the relay: --Section:Key=value settings)
+        }
+
         foreach (var token in parseResult.Tokens)
         {
             if (token.Type == TokenType.DoubleDash)

@@ -114,6 +114,10 @@ public sealed class ProcessTests : IDisposable
         Assert.True(usage.ExitCode == 0, usage.StdErr);
         Assert.Matches(@"acme\s+pro\s+2 / 100,000\s+0 / 1,000,000", usage.StdOut);
 
+        var configured = await RelayProcess.RunCliAsync("workspaces", "set-plan", "other", "gold", "--Relay:Plans:gold:MonthlyPushes=5", "--data", _folder.Path);
+        Assert.True(configured.ExitCode == 0, configured.StdErr); // plans from settings given on the command line
+        Assert.Contains("'other' is on plan 'gold'", configured.StdOut, StringComparison.Ordinal);
+
         var unknownPlan = await RelayProcess.RunCliAsync("workspaces", "set-plan", "acme", "gold", "--data", _folder.Path);
         Assert.Equal(2, unknownPlan.ExitCode);
         Assert.Contains("unknown plan 'gold'. Plans: free, pro, team, unlimited", unknownPlan.StdErr, StringComparison.Ordinal);

@@ -232,6 +232,21 @@ public sealed class ProcessTests : IDisposable
         Assert.Contains("keys create --workspace dev", restarted.Output, StringComparison.Ordinal); // how to get another dev key
     }
 
+    [Fact]
+    public async Task Json_console_logs_are_one_json_object_a_line_for_containers()
+    {
+        var environment = new Dictionary<string, string> { ["Logging__Console__FormatterName"] = "json", ["Logging__LogLevel__Default"] = "Information" };
+        await using var relay = await RelayProcess.StartAsync(_folder.Path, RelayProcess.FreePort(), _key, environment);
+        using var http = Client(relay);
+        await Http.PushJsonAsync(http, new { data = "logged as JSON" });
+
+        await Wait.Until(() => Task.FromResult(relay.Output.Contains("POST /push 200", StringComparison.Ordinal)), "the access log line");
+        var lines = relay.Output.Split('\n').Where(l => l.TrimStart().StartsWith('{')).ToList();
+        var access = lines.Select(l => System.Text.Json.Nodes.JsonNode.Parse(l)!).First(l => l["Category"]?.GetValue<string>() == "CtxRelay.Relay.Access" && l["Message"]!.GetValue<string>().StartsWith("POST /push 200", StringComparison.Ordinal));
+        Assert.Equal("Information", access["LogLevel"]!.GetValue<string>());
+        Assert.Equal("/push", access["State"]!["Path"]!.GetValue<string>());
+    }
+
     public void Dispose() => _folder.Dispose();
 
     private HttpClient Client(RelayProcess relay, string? key = null)

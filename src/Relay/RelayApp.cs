@@ -109,6 +109,7 @@ public static class RelayApp
         app.MapPayloads();
         app.MapChannels();
         app.MapUsage();
+        app.MapConsole();
         if (app.Services.GetRequiredService<IOptions<RelayOptions>>().Value.Telemetry.Prometheus)
         {
             app.MapPrometheusScrapingEndpoint("/metrics").AllowAnonymous();

@@ -1,0 +1,229 @@
+// The relay's web console: plain ES module on the contextrelay-js SDK (sdk/, copied by eng/build-console.sh).
+// The API key lives in sessionStorage and travels only in headers / WebSocket subprotocols to this same origin;
+// an encrypted payload's #key= is read here and decrypted here by the SDK, never sent to the relay.
+import { ContextRelay, RelayAuthError } from './sdk/index.js';
+
+const KEY_STORAGE = 'contextrelay.console.key';
+const SHOWN_BYTES = 256 * 1024;
+const relayBase = new URL('../', document.baseURI).href; // the relay's root, with /v1 or a path base if the page had one
+
+const $ = (id) => document.getElementById(id);
+let relay = null;
+let subscription = null;
+let downloadUrl = null;
+
+function element(tag, text, className) {
+  const node = document.createElement(tag);
+  if (text !== undefined) node.textContent = text;
+  if (className) node.className = className;
+  return node;
+}
+
+function describe(error) {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function formatBytes(n) {
+  if (n === null || n === undefined) return '—';
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MB`;
+}
+
+function fillList(list, rows) {
+  list.replaceChildren();
+  for (const [name, value] of rows) {
+    list.append(element('dt', name), element('dd', value));
+  }
+}
+
+// ---- sign in -------------------------------------------------------------------------------------------------
+
+async function signIn(key) {
+  const candidate = new ContextRelay({ apiKey: key, baseUrl: relayBase });
+  const usage = await fetchUsage(key); // proves the key before the page opens
+  relay = candidate;
+  sessionStorage.setItem(KEY_STORAGE, key);
+  $('sign-in-panel').hidden = true;
+  $('app').hidden = false;
+  $('sign-out').hidden = false;
+  $('who').textContent = `workspace ${usage.workspace}`;
+  showUsage(usage);
+}
+
+function signOut() {
+  closeChannel();
+  sessionStorage.removeItem(KEY_STORAGE);
+  relay = null;
+  $('app').hidden = true;
+  $('sign-out').hidden = true;
+  $('who').textContent = '';
+  $('sign-in-panel').hidden = false;
+  $('api-key').value = '';
+}
+
+$('sign-in').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  $('sign-in-error').textContent = '';
+  try {
+    await signIn($('api-key').value.trim());
+  } catch (error) {
+    $('sign-in-error').textContent = describe(error);
+  }
+});
+$('sign-out').addEventListener('click', signOut);
+
+// ---- usage ---------------------------------------------------------------------------------------------------
+
+async function fetchUsage(key) {
+  const response = await fetch(new URL('usage', relayBase), { headers: { Authorization: `Bearer ${key}` }, cache: 'no-store' });
+  if (!response.ok) {
+    let detail = '';
+    try { detail = (await response.json()).detail ?? ''; } catch { /* not a problem document */ }
+    throw new Error(response.status === 401
+      ? 'The relay does not know this key (401): check it, or create one with contextrelay-relay keys create.'
+      : `The relay answered ${response.status} to GET /usage. ${detail}`.trim());
+  }
+  return response.json();
+}
+
+function meter(m, format = String) {
+  return m.limit === null || m.limit === undefined ? `${format(m.used)} (no limit)` : `${format(m.used)} / ${format(m.limit)}`;
+}
+
+function showUsage(usage) {
+  fillList($('usage'), [
+    ['plan', usage.plan],
+    ['period', usage.period],
+    ['pushes', meter(usage.pushes)],
+    ['pulls', meter(usage.pulls)],
+    ['stored', meter(usage.stored_bytes, formatBytes)],
+    ['resets at', new Date(usage.resets_at).toLocaleString()],
+  ]);
+}
+
+$('usage-refresh').addEventListener('click', async () => {
+  $('usage-error').textContent = '';
+  try {
+    showUsage(await fetchUsage(sessionStorage.getItem(KEY_STORAGE)));
+  } catch (error) {
+    $('usage-error').textContent = describe(error);
+  }
+});
+
+// ---- channels ------------------------------------------------------------------------------------------------
+
+function closeChannel() {
+  subscription?.close();
+  subscription = null;
+  $('channel-close').disabled = true;
+}
+
+function addEvent(ev) {
+  const row = element('tr', undefined, ev.type);
+  row.dataset.seq = String(ev.seq);
+  const body = element('td');
+  if (ev.type === 'push') {
+    const link = element('code', ev.url);
+    body.append(link);
+    row.title = 'Open this payload';
+    row.addEventListener('click', () => openPayload(ev.url));
+  } else {
+    body.append(element('span', ev.data ?? ''));
+  }
+  row.append(
+    element('td', String(ev.seq)),
+    element('td', ev.timestamp.toLocaleTimeString()),
+    element('td', ev.type),
+    element('td', Object.keys(ev.metadata).length ? JSON.stringify(ev.metadata) : ''),
+    body);
+  $('timeline').tBodies[0].prepend(row);
+}
+
+$('channel-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  closeChannel();
+  const channel = $('channel-name').value.trim();
+  const sinceText = $('channel-since').value.trim();
+  const options = sinceText === '' ? {} : { since: Number(sinceText) };
+  $('timeline').tBodies[0].replaceChildren();
+  $('channel-status').textContent = `connecting to '${channel}'…`;
+  try {
+    const opened = await relay.subscribe(channel, addEvent, options);
+    subscription = opened;
+    $('channel-close').disabled = false;
+    $('channel-status').textContent = sinceText === '' ? `live: ${channel}` : `live: ${channel} (replayed after seq ${sinceText})`;
+    opened.done.then(
+      () => { if (subscription === opened) $('channel-status').textContent = `closed: ${channel}`; },
+      (error) => {
+        if (subscription !== opened) return;
+        $('channel-status').textContent = error instanceof RelayAuthError ? 'The key was revoked or expired: sign in again.' : describe(error);
+      });
+  } catch (error) {
+    $('channel-status').textContent = describe(error);
+  }
+});
+$('channel-close').addEventListener('click', () => {
+  closeChannel();
+  $('channel-status').textContent = 'closed';
+});
+
+// ---- payloads ------------------------------------------------------------------------------------------------
+
+async function openPayload(address) {
+  $('payload-url').value = address;
+  $('payload-error').textContent = '';
+  $('payload-note').replaceChildren();
+  $('payload-text').textContent = '';
+  $('payload-info').replaceChildren();
+  if (downloadUrl) URL.revokeObjectURL(downloadUrl);
+  downloadUrl = null;
+  try {
+    const info = await relay.peek(address); // the SDK drops #key= before asking the relay
+    fillList($('payload-info'), [
+      ['id', info.id],
+      ['size', formatBytes(info.size)],
+      ['encrypted', info.encrypted ? 'yes' : 'no'],
+      ['channel', info.channel ?? '—'],
+      ['created', info.createdAt ? info.createdAt.toLocaleString() : '—'],
+      ['expires', info.expiresAt ? info.expiresAt.toLocaleString() : '—'],
+      ['metadata', JSON.stringify(info.metadata)],
+    ]);
+    if (info.encrypted && !address.includes('#key=')) {
+      $('payload-note').textContent = 'Encrypted: paste the full URL with its #key=… to read it (the key never reaches the relay).';
+      return;
+    }
+    const text = await relay.pull(address); // decrypted here when the URL has #key=
+    showText(text, info.id);
+  } catch (error) {
+    $('payload-error').textContent = describe(error);
+  }
+}
+
+function showText(text, id) {
+  let shown = text;
+  try {
+    shown = JSON.stringify(JSON.parse(text), null, 2);
+  } catch { /* plain text */ }
+  if (shown.length > SHOWN_BYTES) {
+    downloadUrl = URL.createObjectURL(new Blob([text], { type: 'application/octet-stream' }));
+    const link = element('a', 'download all');
+    link.href = downloadUrl;
+    link.download = `${id}.txt`;
+    $('payload-note').append(`Showing the first 256 KB of ${formatBytes(new Blob([text]).size)}: `, link);
+    shown = shown.slice(0, SHOWN_BYTES);
+  }
+  $('payload-text').textContent = shown;
+}
+
+$('payload-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  openPayload($('payload-url').value.trim());
+});
+
+// ---- start ---------------------------------------------------------------------------------------------------
+
+const saved = sessionStorage.getItem(KEY_STORAGE);
+if (saved) {
+  signIn(saved).catch(() => signOut());
+}

@@ -1,0 +1,5 @@
+export { ContextRelay, DEFAULT_BASE_URL, parseAddress } from './client.js';
+export { RelaySubscription, KEY_REVOKED_CLOSE_CODE, SUBPROTOCOL } from './subscription.js';
+export { RelayError, RelayAuthError, RelayForbiddenError, RelayNotFoundError, RelayPayloadTooLargeError, RelayQuotaError, RelayUnavailableError, RelayDecryptionError, } from './errors.js';
+export * as fernet from './fernet.js';
+//# sourceMappingURL=index.js.map

@@ -1,0 +1,163 @@
+using System.Net.Http.Json;
+using Microsoft.Playwright;
+
+namespace CtxRelay.Console.Tests;
+
+/// <summary>The console in a real headless Chromium against a real relay: sign in, live channels, payloads, usage.</summary>
+public class ConsoleBrowserTests(ConsoleRelay relay) : IClassFixture<ConsoleRelay>
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(15);
+
+    [Fact]
+    public async Task A_signed_in_page_shows_a_channels_events_live_as_they_are_pushed_and_published()
+    {
+        var key = await relay.CreateKeyAsync();
+        var page = await SignedInPageAsync(key);
+        var channel = "jobs-" + Guid.NewGuid().ToString("N")[..6];
+
+        await page.FillAsync("#channel-name", channel);
+        await page.ClickAsync("#channel-form button[type=submit]");
+        await Expect(page.Locator("#channel-status")).ToHaveTextAsync($"live: {channel}");
+
+        using var client = relay.CreateClient(key);
+        var url = await client.PushAsync("{\"review\":\"ship it\"}", channel: channel, metadata: new { task_id = "42" });
+        await client.PublishAsync(channel, "build is green");
+
+        var rows = page.Locator("#timeline tbody tr");
+        await Expect(rows).ToHaveCountAsync(2);
+        await Expect(page.Locator("#timeline tr[data-seq='1']")).ToContainTextAsync(url);
+        await Expect(page.Locator("#timeline tr[data-seq='1']")).ToContainTextAsync("{\"task_id\":\"42\"}");
+        await Expect(page.Locator("#timeline tr[data-seq='2']")).ToContainTextAsync("build is green");
+
+        // Clicking the push opens it: peek (size, metadata), then the JSON, pretty-printed.
+        await page.ClickAsync("#timeline tr[data-seq='1']");
+        await Expect(page.Locator("#payload-text")).ToHaveTextAsync("{\n  \"review\": \"ship it\"\n}");
+        await Expect(page.Locator("#payload-info")).ToContainTextAsync("encrypted" + "no");
+
+        await page.ClickAsync("#usage-refresh");
+        await Expect(page.Locator("#usage")).ToContainTextAsync("pushes2 (no limit)"); // a publish counts as a push
+        await Expect(page.Locator("#usage")).ToContainTextAsync("pulls1 (no limit)");
+        await SaveScreenshotAsync(page);
+        Assert.DoesNotContain(relay.Requests, r => r.Contains(key, StringComparison.Ordinal) && !r.StartsWith("Authorization: Bearer ", StringComparison.Ordinal) && !r.StartsWith("Sec-WebSocket-Protocol: ", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Replay_from_a_seq_shows_the_retained_events_after_it()
+    {
+        var key = await relay.CreateKeyAsync();
+        var channel = "replay-" + Guid.NewGuid().ToString("N")[..6];
+        using var client = relay.CreateClient(key);
+        foreach (var text in new[] { "one", "two", "three" })
+        {
+            await client.PublishAsync(channel, text);
+        }
+
+        var page = await SignedInPageAsync(key);
+        await page.FillAsync("#channel-name", channel);
+        await page.FillAsync("#channel-since", "1");
+        await page.ClickAsync("#channel-form button[type=submit]");
+
+        await Expect(page.Locator("#timeline tbody tr")).ToHaveCountAsync(2);
+        await Expect(page.Locator("#timeline tr[data-seq='2']")).ToContainTextAsync("two");
+        await Expect(page.Locator("#timeline tr[data-seq='3']")).ToContainTextAsync("three");
+        await Expect(page.Locator("#timeline tr[data-seq='1']")).ToHaveCountAsync(0);
+    }
+
+    [Fact]
+    public async Task An_encrypted_payload_opened_by_its_full_url_is_decrypted_in_the_page_and_its_key_never_reaches_the_relay()
+    {
+        var key = await relay.CreateKeyAsync();
+        using var client = relay.CreateClient(key);
+        var url = await client.PushAsync("the launch codes are 0000", metadata: new { kind = "secret" }, encrypted: true);
+        var fernetKey = url[(url.IndexOf("#key=", StringComparison.Ordinal) + "#key=".Length)..];
+        Assert.NotEmpty(fernetKey);
+
+        var page = await SignedInPageAsync(key);
+        var before = relay.Requests.Count;
+        await page.FillAsync("#payload-url", url);
+        await page.ClickAsync("#payload-form button[type=submit]");
+
+        await Expect(page.Locator("#payload-text")).ToHaveTextAsync("the launch codes are 0000");
+        await Expect(page.Locator("#payload-info")).ToContainTextAsync("encrypted" + "yes");
+        var seen = relay.Requests.Skip(before).ToList();
+        Assert.Contains(seen, r => r.StartsWith("GET /peek/", StringComparison.Ordinal));
+        Assert.Contains(seen, r => r.StartsWith("GET /pull/", StringComparison.Ordinal));
+        Assert.DoesNotContain(relay.Requests, r => r.Contains(fernetKey, StringComparison.Ordinal));
+
+        // Without the fragment the page says what is missing instead of showing ciphertext.
+        await page.FillAsync("#payload-url", url[..url.IndexOf('#', StringComparison.Ordinal)]);
+        await page.ClickAsync("#payload-form button[type=submit]");
+        await Expect(page.Locator("#payload-note")).ToContainTextAsync("paste the full URL with its #key=");
+        await Expect(page.Locator("#payload-text")).ToHaveTextAsync(string.Empty);
+    }
+
+    [Fact]
+    public async Task A_large_payload_shows_its_first_256_KB_and_a_download_link()
+    {
+        var key = await relay.CreateKeyAsync();
+        using var client = relay.CreateClient(key);
+        var url = await client.PushAsync(new string('x', 300 * 1024));
+
+        var page = await SignedInPageAsync(key);
+        await page.FillAsync("#payload-url", url);
+        await page.ClickAsync("#payload-form button[type=submit]");
+
+        await Expect(page.Locator("#payload-note")).ToContainTextAsync("Showing the first 256 KB of 300.0 KB");
+        await Expect(page.Locator("#payload-note a")).ToHaveAttributeAsync("download", new System.Text.RegularExpressions.Regex(@"\.txt$"));
+        Assert.Equal(256 * 1024, (await page.Locator("#payload-text").TextContentAsync())!.Length);
+    }
+
+    [Fact]
+    public async Task A_wrong_key_is_refused_with_one_line_and_the_key_is_kept_only_in_session_storage()
+    {
+        var page = await relay.Browser.NewPageAsync();
+        await page.GotoAsync(relay.BaseUrl + "/console");
+        await page.FillAsync("#api-key", "cr_live_not-a-real-key");
+        await page.ClickAsync("#sign-in button[type=submit]");
+
+        await Expect(page.Locator("#sign-in-error")).ToContainTextAsync("The relay does not know this key (401)");
+        Assert.True(await page.Locator("#app").IsHiddenAsync());
+
+        var key = await relay.CreateKeyAsync();
+        await page.FillAsync("#api-key", key);
+        await page.ClickAsync("#sign-in button[type=submit]");
+        await Expect(page.Locator("#app")).ToBeVisibleAsync();
+        Assert.Equal(key, await page.EvaluateAsync<string>("sessionStorage.getItem('contextrelay.console.key')"));
+        Assert.Equal(0, await page.EvaluateAsync<int>("localStorage.length"));
+        Assert.DoesNotContain(key, page.Url, StringComparison.Ordinal);
+
+        // A reload keeps the session; signing out forgets the key.
+        await page.ReloadAsync();
+        await Expect(page.Locator("#app")).ToBeVisibleAsync();
+        await page.ClickAsync("#sign-out");
+        Assert.Null(await page.EvaluateAsync<string?>("sessionStorage.getItem('contextrelay.console.key')"));
+    }
+
+    static ConsoleBrowserTests() => Assertions.SetDefaultExpectTimeout((float)Timeout.TotalMilliseconds);
+
+    private static ILocatorAssertions Expect(ILocator locator) => Assertions.Expect(locator);
+
+    private async Task<IPage> SignedInPageAsync(string key)
+    {
+        var context = await relay.Browser.NewContextAsync(new() { ViewportSize = new() { Width = 1280, Height = 860 } });
+        context.SetDefaultTimeout((float)Timeout.TotalMilliseconds);
+        var page = await context.NewPageAsync();
+        await page.GotoAsync(relay.BaseUrl + "/console");
+        await page.FillAsync("#api-key", key);
+        await page.ClickAsync("#sign-in button[type=submit]");
+        await Expect(page.Locator("#app")).ToBeVisibleAsync();
+        return page;
+    }
+
+    /// <summary>The README's screenshot: written to CONTEXTRELAY_CONSOLE_SCREENSHOT when set (docs/console.png).</summary>
+    private static async Task SaveScreenshotAsync(IPage page)
+    {
+        var path = Environment.GetEnvironmentVariable("CONTEXTRELAY_CONSOLE_SCREENSHOT");
+        var bytes = await page.ScreenshotAsync(new() { FullPage = true });
+        Assert.True(bytes.Length > 1000);
+        if (!string.IsNullOrEmpty(path))
+        {
+            await File.WriteAllBytesAsync(path, bytes);
+        }
+    }
+}

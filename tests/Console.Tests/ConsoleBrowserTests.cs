@@ -135,14 +135,31 @@ public class ConsoleBrowserTests(ConsoleRelay relay) : IClassFixture<ConsoleRela
 
     static ConsoleBrowserTests() => Assertions.SetDefaultExpectTimeout((float)Timeout.TotalMilliseconds);
 
+    [Fact]
+    public async Task A_page_opened_under_v1_calls_the_relay_under_v1()
+    {
+        var key = await relay.CreateKeyAsync();
+        var before = relay.Requests.Count;
+        var page = await SignedInPageAsync(key, "/v1/console");
+        var channel = "v1-" + Guid.NewGuid().ToString("N")[..6];
+        await page.FillAsync("#channel-name", channel);
+        await page.ClickAsync("#channel-form button[type=submit]");
+        await Expect(page.Locator("#channel-status")).ToHaveTextAsync($"live: {channel}");
+
+        var seen = relay.Requests.Skip(before).ToList();
+        Assert.Contains("GET /v1/usage", seen);
+        Assert.Contains($"GET /v1/ws/{channel}", seen);
+        Assert.Contains("Sec-WebSocket-Protocol: contextrelay.v1, contextrelay.bearer." + key, seen);
+    }
+
     private static ILocatorAssertions Expect(ILocator locator) => Assertions.Expect(locator);
 
-    private async Task<IPage> SignedInPageAsync(string key)
+    private async Task<IPage> SignedInPageAsync(string key, string path = "/console")
     {
         var context = await relay.Browser.NewContextAsync(new() { ViewportSize = new() { Width = 1280, Height = 860 } });
         context.SetDefaultTimeout((float)Timeout.TotalMilliseconds);
         var page = await context.NewPageAsync();
-        await page.GotoAsync(relay.BaseUrl + "/console");
+        await page.GotoAsync(relay.BaseUrl + path);
         await page.FillAsync("#api-key", key);
         await page.ClickAsync("#sign-in button[type=submit]");
         await Expect(page.Locator("#app")).ToBeVisibleAsync();

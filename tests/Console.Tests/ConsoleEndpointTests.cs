@@ -38,6 +38,24 @@ public class ConsoleEndpointTests(ConsoleRelay relay) : IClassFixture<ConsoleRel
     }
 
     [Fact]
+    public async Task Under_a_configured_path_base_the_page_points_its_assets_and_the_sdk_under_it()
+    {
+        using var data = new CtxRelay.Testing.TemporaryDirectory("console-pathbase");
+        await using var proxied = await CtxRelay.Relay.RelayServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["Relay:DataDirectory"] = data.Path,
+            ["Relay:PathBase"] = "/relay",
+            ["Logging:LogLevel:Default"] = "Warning",
+        });
+        using var http = new HttpClient { BaseAddress = proxied.BaseUrl };
+
+        Assert.Contains("<base href=\"/relay/console/\">", await http.GetStringAsync("relay/console"), StringComparison.Ordinal);
+        Assert.Contains("<base href=\"/relay/v1/console/\">", await http.GetStringAsync("relay/v1/console"), StringComparison.Ordinal);
+        using var asset = await http.GetAsync("relay/console/sdk/client.js");
+        Assert.Equal(HttpStatusCode.OK, asset.StatusCode);
+    }
+
+    [Fact]
     public async Task An_unknown_asset_is_404()
     {
         using var response = await _http.GetAsync("console/nope.js");

@@ -136,6 +136,23 @@ public class ConsoleBrowserTests(ConsoleRelay relay) : IClassFixture<ConsoleRela
     static ConsoleBrowserTests() => Assertions.SetDefaultExpectTimeout((float)Timeout.TotalMilliseconds);
 
     [Fact]
+    public async Task A_payload_that_is_gone_is_one_line_saying_so()
+    {
+        var key = await relay.CreateKeyAsync();
+        using var client = relay.CreateClient(key);
+        var url = await client.PushAsync("short-lived");
+        await client.DeleteAsync(url);
+
+        var page = await SignedInPageAsync(key);
+        await page.FillAsync("#payload-url", url);
+        await page.ClickAsync("#payload-form button[type=submit]");
+
+        await Expect(page.Locator("#payload-error")).ToContainTextAsync("Not found: No payload with this id in your workspace.");
+        Assert.DoesNotContain("\n", await page.Locator("#payload-error").TextContentAsync() ?? string.Empty, StringComparison.Ordinal);
+        await Expect(page.Locator("#payload-text")).ToHaveTextAsync(string.Empty);
+    }
+
+    [Fact]
     public async Task A_page_opened_under_v1_calls_the_relay_under_v1()
     {
         var key = await relay.CreateKeyAsync();

@@ -5,6 +5,7 @@ import { ContextRelay, RelayAuthError } from './sdk/index.js';
 
 const KEY_STORAGE = 'contextrelay.console.key';
 const SHOWN_BYTES = 256 * 1024;
+const TIMELINE_ROWS = 1000; // the oldest rows go beyond this (the channel itself retains its last 1,000 events)
 const relayBase = new URL('../', document.baseURI).href; // the relay's root, with /v1 or a path base if the page had one
 
 const $ = (id) => document.getElementById(id);
@@ -137,7 +138,9 @@ function addEvent(ev) {
     element('td', ev.type),
     element('td', Object.keys(ev.metadata).length ? JSON.stringify(ev.metadata) : ''),
     body);
-  $('timeline').tBodies[0].prepend(row);
+  const rows = $('timeline').tBodies[0];
+  rows.prepend(row);
+  while (rows.rows.length > TIMELINE_ROWS) rows.lastElementChild.remove();
 }
 
 $('channel-form').addEventListener('submit', async (e) => {

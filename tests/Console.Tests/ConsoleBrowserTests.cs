@@ -136,6 +136,17 @@ public class ConsoleBrowserTests(ConsoleRelay relay) : IClassFixture<ConsoleRela
     static ConsoleBrowserTests() => Assertions.SetDefaultExpectTimeout((float)Timeout.TotalMilliseconds);
 
     [Fact]
+    public async Task An_empty_key_is_refused_with_the_fix()
+    {
+        var page = await relay.Browser.NewPageAsync();
+        await page.GotoAsync(relay.BaseUrl + "/console");
+        await page.ClickAsync("#sign-in button[type=submit]");
+
+        await Expect(page.Locator("#sign-in-error")).ToHaveTextAsync("This relay needs an API key (401): paste yours, or create one with contextrelay-relay keys create.");
+        Assert.True(await page.Locator("#app").IsHiddenAsync());
+    }
+
+    [Fact]
     public async Task A_payload_that_is_gone_is_one_line_saying_so()
     {
         var key = await relay.CreateKeyAsync();

@@ -13,7 +13,7 @@ namespace CtxRelay.Console.Tests;
 /// A real relay that records every request it receives (path, query and headers, as the server saw them), and the
 /// system's headless Chromium (apt package <c>chromium</c>) driven by Playwright; nothing is downloaded.
 /// </summary>
-public sealed class ConsoleRelay : IAsyncLifetime
+public class ConsoleRelay : IAsyncLifetime
 {
     public const string ChromiumPath = "/usr/bin/chromium";
 
@@ -31,6 +31,9 @@ public sealed class ConsoleRelay : IAsyncLifetime
 
     public IBrowser Browser => _browser ?? throw new InvalidOperationException("Chromium has not started.");
 
+    /// <summary>Configuration overrides for this relay (e.g. <c>Relay:Open:Enabled</c>).</summary>
+    protected virtual IDictionary<string, string?> Settings => new Dictionary<string, string?>();
+
     public async Task InitializeAsync()
     {
         if (!File.Exists(ChromiumPath))
@@ -44,6 +47,11 @@ public sealed class ConsoleRelay : IAsyncLifetime
             ["Relay:KeyCacheDuration"] = "00:00:00",
             ["Logging:LogLevel:Default"] = "Warning",
         };
+        foreach (var (key, value) in Settings)
+        {
+            settings[key] = value;
+        }
+
         _server = await RelayServer.StartAsync(settings, builder => builder.Services.AddSingleton<IStartupFilter>(new RecordRequests(Requests)));
         _playwright = await Playwright.CreateAsync();
         _browser = await _playwright.Chromium.LaunchAsync(new() { ExecutablePath = ChromiumPath, Headless = true });

@@ -77,10 +77,12 @@ $('sign-out').addEventListener('click', signOut);
 // ---- usage ---------------------------------------------------------------------------------------------------
 
 async function fetchUsage(key) {
-  const response = await fetch(new URL('usage', relayBase), { headers: { Authorization: `Bearer ${key}` }, cache: 'no-store' });
+  const headers = key ? { Authorization: `Bearer ${key}` } : {}; // no key: an open-mode relay's own workspace
+  const response = await fetch(new URL('usage', relayBase), { headers, cache: 'no-store' });
   if (!response.ok) {
     let detail = '';
     try { detail = (await response.json()).detail ?? ''; } catch { /* not a problem document */ }
+    if (response.status === 401 && !key) throw new Error('This relay needs an API key (401): paste yours, or create one with contextrelay-relay keys create.');
     throw new Error(response.status === 401
       ? 'The relay does not know this key (401): check it, or create one with contextrelay-relay keys create.'
       : `The relay answered ${response.status} to GET /usage. ${detail}`.trim());
@@ -227,6 +229,6 @@ $('payload-form').addEventListener('submit', (e) => {
 // ---- start ---------------------------------------------------------------------------------------------------
 
 const saved = sessionStorage.getItem(KEY_STORAGE);
-if (saved) {
+if (saved !== null) { // '' after signing in to an open-mode relay without a key
   signIn(saved).catch(() => signOut());
 }

@@ -6,8 +6,6 @@ namespace CtxRelay.Console.Tests;
 /// <summary>The console in a real headless Chromium against a real relay: sign in, live channels, payloads, usage.</summary>
 public class ConsoleBrowserTests(ConsoleRelay relay) : IClassFixture<ConsoleRelay>
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(15);
-
     [Fact]
     public async Task A_signed_in_page_shows_a_channels_events_live_as_they_are_pushed_and_published()
     {
@@ -133,8 +131,6 @@ public class ConsoleBrowserTests(ConsoleRelay relay) : IClassFixture<ConsoleRela
         Assert.Null(await page.EvaluateAsync<string?>("sessionStorage.getItem('contextrelay.console.key')"));
     }
 
-    static ConsoleBrowserTests() => Assertions.SetDefaultExpectTimeout((float)Timeout.TotalMilliseconds);
-
     [Fact]
     public async Task An_empty_key_is_refused_with_the_fix()
     {
@@ -185,7 +181,6 @@ public class ConsoleBrowserTests(ConsoleRelay relay) : IClassFixture<ConsoleRela
     private async Task<IPage> SignedInPageAsync(string key, string path = "/console")
     {
         var context = await relay.Browser.NewContextAsync(new() { ViewportSize = new() { Width = 1280, Height = 860 } });
-        context.SetDefaultTimeout((float)Timeout.TotalMilliseconds);
         var page = await context.NewPageAsync();
         await page.GotoAsync(relay.BaseUrl + path);
         await page.FillAsync("#api-key", key);

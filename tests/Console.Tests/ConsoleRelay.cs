@@ -17,6 +17,8 @@ public class ConsoleRelay : IAsyncLifetime
 {
     public const string ChromiumPath = "/usr/bin/chromium";
 
+    private const float ExpectTimeoutMs = 15_000;
+
     private readonly TemporaryDirectory _data = new("console");
     private RelayServer? _server;
     private IPlaywright? _playwright;
@@ -54,6 +56,7 @@ public class ConsoleRelay : IAsyncLifetime
 
         _server = await RelayServer.StartAsync(settings, builder => builder.Services.AddSingleton<IStartupFilter>(new RecordRequests(Requests)));
         _playwright = await Playwright.CreateAsync();
+        Assertions.SetDefaultExpectTimeout(ExpectTimeoutMs); // the 2-core CI machine runs every suite at once
         _browser = await _playwright.Chromium.LaunchAsync(new() { ExecutablePath = ChromiumPath, Headless = true });
     }
 

@@ -43,7 +43,7 @@ public sealed class ErrorTests(SmallPayloadRelayFixture relay) : IClassFixture<S
 
         var now = DateTimeOffset.UtcNow;
         var reset = new DateTimeOffset(now.Year, now.Month, 1, 0, 0, 0, TimeSpan.Zero).AddMonths(1);
-        Assert.Contains("plan 'one' allows 1 pushes a month", error);
+        Assert.Contains("plan 'one' allows 1 push a month and it is used up", error);
         Assert.Contains($"resets at {reset:yyyy-MM-dd} 00:00 UTC", error);
         Assert.Contains("Do not retry before then", error);
     }

@@ -67,7 +67,7 @@ internal sealed class ToolErrors(ContextRelayOptions options, RelaySetup setup)
                 $"The relay refused the payload as too large ({detail ?? exception.Message}). Split the text into smaller parts "
                 + "and push each (say 'part 1 of N' in summary), or push a shorter version.",
             RelayQuotaException { Plan: { } plan, Meter: { } meter, Limit: { } limit, ResetsAt: { } resets } when meter != "requests" =>
-                $"The workspace's plan '{plan}' allows {limit:N0} {(limit == 1 ? meter.TrimEnd('s') : meter)} a month and {(limit == 1 ? "it is" : "they are")} used up, so the relay refused this call. "
+                $"The workspace's plan '{plan}' allows {limit:N0} {(limit == 1 ? meter switch { "pushes" => "push", "pulls" => "pull", _ => meter } : meter)} a month and {(limit == 1 ? "it is" : "they are")} used up, so the relay refused this call. "
                 + $"The quota resets at {resets.UtcDateTime:yyyy-MM-dd HH:mm} UTC (in {Until(resets)}). Do not retry before then: "
                 + "tell the user, who can wait or move the workspace to a larger plan.",
             RelayQuotaException quota =>

@@ -35,7 +35,7 @@ internal static class Cli
     /// <summary>Turns the CLI options into host arguments (configuration keys), keeping unmatched ones.</summary>
     public static string[] HostArgs(ParseResult parse, Option<string?> urls, Option<string?> data, Option<string?> storage, Option<string?> redis)
     {
-        var args = ConfigurationTokens(parse.UnmatchedTokens);
+        var args = ConfigurationTokens(parse);
         Add(args, "urls", parse.GetValue(urls));
         Add(args, "Relay:DataDirectory", parse.GetValue(data) is { } dir ? Path.GetFullPath(dir) : null);
         Add(args, "Storage:Engine", parse.GetValue(storage));
@@ -84,11 +84,6 @@ internal static class Cli
         }
     }
 
-    private static readonly string[] Commands = ["serve", "keys", "workspaces", "usage"];
-
-    private static readonly string[] KnownServeOptions =
-        ["--urls", "--data", "--storage", "--redis", "--open", "--open-workspace", "--open-allow-remote", "--log-format", "--no-access-log", "--help", "--version"];
-
     /// <summary>A host configuration key as ASP.NET Core takes it on the command line: a section path, or a host setting.</summary>
     private static bool IsConfigurationKey(string token)
     {
@@ -102,8 +97,9 @@ internal static class Cli
     /// <c>--Relay:MaxTtl 2.00:00:00</c>, <c>Relay:MaxTtl=…</c>); anything else — a mistyped command such as
     /// <c>kyes list</c> — is an error, never a reason to start a server.
     /// </summary>
-    private static List<string> ConfigurationTokens(IReadOnlyList<string> tokens)
+    private static List<string> ConfigurationTokens(ParseResult parse)
     {
+        var tokens = parse.UnmatchedTokens;
         for (var i = 0; i < tokens.Count; i++)
         {
             var token = tokens[i];
@@ -112,7 +108,7 @@ internal static class Cli
             {
                 // Not a configuration key (those name a section: --Relay:MaxTtl, --Logging__LogLevel__Default): a mistyped option.
                 var option = token.Split('=')[0];
-                var nearestOption = KnownServeOptions.MinBy(known => UsageErrors.Distance(known, option))!;
+                var nearestOption = UsageErrors.OptionNames(parse.CommandResult).MinBy(known => UsageErrors.Distance(known, option))!;
                 throw new UsageException(
                     $"unknown option '{option}'"
                     + (UsageErrors.Distance(nearestOption, option) <= 2 ? $"; did you mean '{nearestOption}'?" : ".")
@@ -125,11 +121,13 @@ internal static class Cli
             }
             else if (!isKey && !token.Contains('=', StringComparison.Ordinal))
             {
-                var nearest = Commands.MinBy(command => UsageErrors.Distance(command, token))!;
+                var commands = parse.RootCommandResult.Command.Subcommands;
+                var nearest = commands.MinBy(command => UsageErrors.Distance(command.Name, token))!.Name;
+                var listed = string.Join(", ", commands.Select(c => c.Subcommands.Count == 0 ? c.Name : $"{c.Name} {string.Join('|', c.Subcommands.Select(s => s.Name))}"));
                 throw new UsageException(
                     $"unknown command or argument '{token}'"
                     + (UsageErrors.Distance(nearest, token) <= 2 ? $"; did you mean '{nearest}'?" : ".")
-                    + " Commands: serve, keys create|list|revoke, workspaces list|set-plan, usage; see --help.");
+                    + $" Commands: {listed}; see --help.");
             }
         }
 

@@ -17,7 +17,7 @@ logFormat.AcceptOnlyFromAmong("simple", "json", "systemd");
 var noAccessLog = new Option<bool>("--no-access-log") { Description = "Do not log a line per request (also Relay__AccessLog=false)." };
 Option[] serveOnly = [urls, open, openWorkspace, openAllowRemote, logFormat, noAccessLog];
 
-var serve = new Command("serve", "Run the relay (the default command).") { TreatUnmatchedTokensAsErrors = false };
+var serve = new Command("serve", "Run the relay (the default command).");
 foreach (var option in serveOnly)
 {
     serve.Options.Add(option);
@@ -137,7 +137,6 @@ foreach (var option in common)
 }
 
 var root = new RootCommand("ContextRelay relay: agents hand each other large payloads by URL.") { serve, keys, workspaces, usage };
-root.TreatUnmatchedTokensAsErrors = false;
 foreach (var option in serveOnly.Concat(common))
 {
     root.Options.Add(option);
@@ -146,10 +145,7 @@ foreach (var option in serveOnly.Concat(common))
 root.SetAction((parse, ct) => Cli.Guard(() => Cli.ServeAsync([.. Cli.HostArgs(parse, urls, data, storage, redis), .. Cli.OpenModeArgs(parse, open, openWorkspace, openAllowRemote), .. Cli.LoggingArgs(parse, logFormat, noAccessLog)], ct)));
 // Every command takes --Section:Key=value settings after its own options; Cli.HostArgs checks what is left over
 // (a mistyped option is still a one-line error there, with the nearest valid one).
-foreach (var command in new[] { root, serve, keys, create, list, revoke, workspaces, workspacesList, setPlan, usage })
-{
-    command.TreatUnmatchedTokensAsErrors = false;
-}
+AcceptSettings(root);
 
 var parsed = root.Parse(args);
 if (CtxRelay.Shared.UsageErrors.Report(parsed, "contextrelay-relay", Console.Error) is { } wrongUsage)
@@ -158,3 +154,12 @@ if (CtxRelay.Shared.UsageErrors.Report(parsed, "contextrelay-relay", Console.Err
 }
 
 return await parsed.InvokeAsync();
+
+static void AcceptSettings(Command command)
+{
+    command.TreatUnmatchedTokensAsErrors = false;
+    foreach (var subcommand in command.Subcommands)
+    {
+        AcceptSettings(subcommand);
+    }
+}

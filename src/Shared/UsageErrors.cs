@@ -94,7 +94,8 @@ internal static class UsageErrors
         return string.Join(' ', names);
     }
 
-    private static List<string> OptionNames(CommandResult result)
+    /// <summary>The option names (and aliases) valid where <paramref name="result"/> stands, including recursive ones of its parents.</summary>
+    public static List<string> OptionNames(CommandResult result)
     {
         var names = new List<string>(result.Command.Options.SelectMany(Names));
         for (var parent = result.Parent as CommandResult; parent is not null; parent = parent.Parent as CommandResult)

@@ -25,19 +25,19 @@ internal sealed class AccessControl : PeriodicService
 
     public const string RestartReason = "relay restarting; reconnect (with since=) to continue";
 
-    private readonly IRelayStore store;
-    private readonly IOptions<RelayOptions> options;
-    private readonly ILogger<AccessControl> logger;
+    private readonly IRelayStore _store;
+    private readonly IOptions<RelayOptions> _options;
+    private readonly ILogger<AccessControl> _logger;
 
-    private readonly RelayTelemetry telemetry;
+    private readonly RelayTelemetry _telemetry;
 
     public AccessControl(IRelayStore store, IOptions<RelayOptions> options, TimeProvider clock, ILogger<AccessControl> logger, IHostApplicationLifetime lifetime, RelayTelemetry telemetry)
         : base(clock)
     {
-        this.telemetry = telemetry;
-        this.store = store;
-        this.options = options;
-        this.logger = logger;
+        _telemetry = telemetry;
+        _store = store;
+        _options = options;
+        _logger = logger;
 
         // Graceful stop: every WebSocket gets a close frame saying to reconnect before the relay goes away.
         lifetime.ApplicationStopping.Register(() =>
@@ -58,7 +58,7 @@ internal sealed class AccessControl : PeriodicService
     /// <summary>The key whose SHA-256 is <paramref name="hash"/>, revoked or not, with its workspace's plan; null when unknown.</summary>
     public async Task<KeyGrant?> FindAsync(byte[] hash, CancellationToken cancellationToken)
     {
-        var relay = options.Value;
+        var relay = _options.Value;
         var cacheKey = Convert.ToHexString(hash);
         var generation = Interlocked.Read(ref _generation);
         var now = Clock.GetUtcNow();
@@ -67,13 +67,13 @@ internal sealed class AccessControl : PeriodicService
             return cached.Grant;
         }
 
-        var record = await store.FindKeyAsync(hash, cancellationToken).ConfigureAwait(false);
+        var record = await _store.FindKeyAsync(hash, cancellationToken).ConfigureAwait(false);
         if (record is null || !CryptographicOperations.FixedTimeEquals(record.Hash, hash))
         {
             return null;
         }
 
-        var workspacePlan = await store.GetWorkspacePlanAsync(record.Workspace, cancellationToken).ConfigureAwait(false);
+        var workspacePlan = await _store.GetWorkspacePlanAsync(record.Workspace, cancellationToken).ConfigureAwait(false);
         var grant = new KeyGrant(record, relay.PlanName(workspacePlan ?? record.Plan));
         if (relay.KeyCacheDuration > TimeSpan.Zero)
         {
@@ -92,7 +92,7 @@ internal sealed class AccessControl : PeriodicService
     public Session? TryOpen(Caller caller)
     {
         var holder = caller.KeyHash ?? caller.KeyId;
-        if (_perKey.AddOrUpdate(holder, 1, static (_, count) => count + 1) > options.Value.MaxWebSocketsPerKey)
+        if (_perKey.AddOrUpdate(holder, 1, static (_, count) => count + 1) > _options.Value.MaxWebSocketsPerKey)
         {
             Release(holder);
             return null;
@@ -100,7 +100,7 @@ internal sealed class AccessControl : PeriodicService
 
         var session = new Session(this, caller, holder);
         _sessions.TryAdd(session, 0);
-        telemetry.OpenWebSockets.Add(1);
+        _telemetry.OpenWebSockets.Add(1);
         return session;
     }
 
@@ -112,17 +112,17 @@ internal sealed class AccessControl : PeriodicService
         }
     }
 
-    protected override TimeSpan Interval => options.Value.AccessCheckInterval;
+    protected override TimeSpan Interval => _options.Value.AccessCheckInterval;
 
     protected override Task TickAsync(CancellationToken cancellationToken) => CheckAsync(cancellationToken);
 
     // A failed check (storage down, a busy database) is retried at the next tick.
-    protected override void OnTickFailed(Exception exception) => Log.AccessCheckFailed(logger, exception.Message);
+    protected override void OnTickFailed(Exception exception) => Log.AccessCheckFailed(_logger, exception.Message);
 
     /// <summary>One check: drop the cache and re-verify open sessions when the revision moved; end expired sessions.</summary>
     internal async Task CheckAsync(CancellationToken cancellationToken)
     {
-        var revision = await store.GetAccessRevisionAsync(cancellationToken).ConfigureAwait(false);
+        var revision = await _store.GetAccessRevisionAsync(cancellationToken).ConfigureAwait(false);
         var changed = _revision != revision; // the first check knows no baseline: it re-verifies what is open
         _revision = revision;
         if (changed)
@@ -139,7 +139,7 @@ internal sealed class AccessControl : PeriodicService
                 continue;
             }
 
-            if (changed && await store.FindKeyAsync(Convert.FromHexString(keyed.Key), cancellationToken).ConfigureAwait(false) is not { RevokedAt: null })
+            if (changed && await _store.FindKeyAsync(Convert.FromHexString(keyed.Key), cancellationToken).ConfigureAwait(false) is not { RevokedAt: null })
             {
                 End(keyed, "API key revoked; use another key");
             }
@@ -216,7 +216,7 @@ internal sealed class AccessControl : PeriodicService
             {
                 owner._sessions.TryRemove(this, out _);
                 owner.Release(holder);
-                owner.telemetry.OpenWebSockets.Add(-1);
+                owner._telemetry.OpenWebSockets.Add(-1);
             }
         }
     }

@@ -15,10 +15,6 @@ internal sealed class FailedAuthThrottle(IOptions<RelayOptions> options, TimePro
     private const int MaxTrackedAddresses = 100_000;
     private static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
     private readonly ConcurrentDictionary<IPAddress, Counter> _failures = new();
-    private long _total;
-
-    /// <summary>Bad keys seen since the relay started (for metrics).</summary>
-    public long TotalFailures => Interlocked.Read(ref _total);
 
     /// <summary>How long <paramref name="address"/> must wait before presenting a key again, or null when it may.</summary>
     public TimeSpan? BlockedFor(IPAddress? address)
@@ -38,7 +34,6 @@ internal sealed class FailedAuthThrottle(IOptions<RelayOptions> options, TimePro
 
     public void RecordFailure(IPAddress? address)
     {
-        Interlocked.Increment(ref _total);
         telemetry.AuthFailures.Add(1);
         var limit = options.Value.FailedAuthLimit;
         if (address is null || limit <= 0)

@@ -77,14 +77,16 @@ public sealed partial class TelemetryTests
         http.DefaultRequestHeaders.Authorization = new("Bearer", await traced.CreateKeyAsync("traced"));
         await Http.PushJsonAsync(http, new { data = "traced", channel = "t" });
 
-        // (The relay's trace source is process-wide: other relays of this test run may add spans without their parents.)
+        // Activity sources are process-wide: other relays of this test run add their spans too, so this relay's
+        // request is picked by its port, and the storage span by that request.
         Activity? save = null;
         Activity? request = null;
         await Wait.Until(
             () =>
             {
                 var all = Snapshot(spans);
-                save = all.FirstOrDefault(s => s.DisplayName == "store save_payload" && all.Any(p => p.SpanId == s.ParentSpanId));
+                var ours = all.Where(p => Equals(p.GetTagItem("server.port"), traced.BaseUrl.Port)).Select(p => p.SpanId).ToHashSet();
+                save = all.FirstOrDefault(s => s.DisplayName == "store save_payload" && ours.Contains(s.ParentSpanId));
                 request = save is null ? null : all.First(p => p.SpanId == save.ParentSpanId);
                 return Task.FromResult(save is not null);
             },

@@ -403,6 +403,34 @@ internal static class PayloadEndpoints
 
     private sealed record PushRequest(PayloadSpool Content, string? Channel, string MetadataJson, TimeSpan Ttl, bool Encrypted, string ContentType, EnvelopeShape Shape);
 
+    /// <summary>
+    /// Reads the payload straight into the response pipe's buffers (no intermediate buffer to copy from),
+    /// flushing every MiB so the socket sends while the next bytes are read.
+    /// </summary>
+    private static async Task CopyToBodyAsync(Stream content, System.IO.Pipelines.PipeWriter body, CancellationToken cancellationToken)
+    {
+        var unflushed = 0;
+        while (true)
+        {
+            var memory = body.GetMemory(64 * 1024);
+            var read = await content.ReadAsync(memory, cancellationToken).ConfigureAwait(false);
+            if (read == 0)
+            {
+                break;
+            }
+
+            body.Advance(read);
+            unflushed += read;
+            if (unflushed >= 1024 * 1024)
+            {
+                unflushed = 0;
+                await body.FlushAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        await body.FlushAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Streams a stored payload with Content-Length and ETag; 304 when the client has it.</summary>
     private sealed class PayloadResult(PayloadContent content, bool envelope) : IResult
     {
@@ -427,7 +455,7 @@ internal static class PayloadEndpoints
                 }
                 else
                 {
-                    await content.Content.CopyToAsync(http.Response.Body, 1024 * 1024, http.RequestAborted).ConfigureAwait(false); // a 1 MiB storage chunk per write
+                    await CopyToBodyAsync(content.Content, http.Response.BodyWriter, http.RequestAborted).ConfigureAwait(false);
                 }
 
                 var telemetry = http.RequestServices.GetRequiredService<RelayTelemetry>();

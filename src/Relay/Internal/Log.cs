@@ -47,4 +47,7 @@ internal static partial class Log
 
     [LoggerMessage(15, LogLevel.Warning, "{Address} presented {Limit} bad API keys within a minute; its requests with a key answer 429 until the minute is over")]
     public static partial void AddressThrottled(ILogger logger, string address, int limit);
+
+    [LoggerMessage(16, LogLevel.Warning, "WAL checkpoint failed; the pages stay in the WAL and the next checkpoint retries")]
+    public static partial void CheckpointFailed(ILogger logger, Exception exception);
 }

@@ -8,7 +8,7 @@ internal static class StoreFactory
     public static IRelayStore Create(StorageOptions storage, RelayOptions relay, ILoggerFactory loggers)
         => storage.Engine.ToLowerInvariant() switch
         {
-            "sqlite" or "embedded" or "" => new SqliteRelayStore(relay.DataDirectory, storage.SqliteMaxBytes),
+            "sqlite" or "embedded" or "" => new SqliteRelayStore(relay.DataDirectory, storage.SqliteMaxBytes, loggers.CreateLogger<SqliteRelayStore>()),
             "redis" => CreateRedis(storage, loggers),
             var other => throw new InvalidOperationException($"Unknown storage engine '{other}': set Storage:Engine to 'sqlite' or 'redis'."),
         };

@@ -46,6 +46,42 @@ public sealed class SqliteStoreContractTests : StoreContractTests
     }
 
     [Fact]
+    public async Task A_large_payload_is_checkpointed_into_the_database_file_after_its_commit_and_reads_back_mapped()
+    {
+        var before = Sqlite.Checkpoints;
+        var small = await SaveAsync("small"u8.ToArray());
+        await Task.Delay(300);
+        Assert.Equal(before, Sqlite.Checkpoints); // a small write waits for more (as SQLite's auto-checkpoint would)
+
+        var data = System.Security.Cryptography.RandomNumberGenerator.GetBytes((2 * SqliteRelayStore.ChunkSize) + 77);
+        var large = await SaveAsync(data);
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (Sqlite.Checkpoints == before && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.True(Sqlite.Checkpoints > before, "a payload over 64 KB is checkpointed right after its commit");
+
+        // Read from the database file (memory-mapped) now, by several readers at once and while more writes commit.
+        var writes = Enumerable.Range(0, 20).Select(i => SaveAsync(new byte[100_000 + i])).ToList();
+        var reads = Enumerable.Range(0, 4).Select(async _ =>
+        {
+            await using var content = await Store.OpenPayloadAsync(Workspace, large.Id, Now, default);
+            return await ReadInSmallPiecesAsync(content!.Content, 65_536);
+        }).ToList();
+        Assert.All(await Task.WhenAll(reads), read => Assert.Equal(data, read));
+        foreach (var written in await Task.WhenAll(writes))
+        {
+            await using var content = await Store.OpenPayloadAsync(Workspace, written.Id, Now, default);
+            Assert.Equal(written.Size, (await ReadAllAsync(content!.Content)).Length);
+        }
+
+        await using var first = await Store.OpenPayloadAsync(Workspace, small.Id, Now, default);
+        Assert.Equal("small"u8.ToArray(), await ReadAllAsync(first!.Content));
+    }
+
+    [Fact]
     public async Task Writes_queued_while_a_commit_is_pending_share_one_commit_and_a_failing_one_fails_alone()
     {
         var duplicate = await SaveAsync("first"u8.ToArray());

@@ -52,6 +52,17 @@ public abstract class StoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_empty_payload_round_trips_empty()
+    {
+        var record = await SaveAsync([]);
+
+        await using var content = await Store.OpenPayloadAsync(Workspace, record.Id, Now, default);
+        Assert.NotNull(content);
+        Assert.Equal(record, content.Record);
+        Assert.Empty(await ReadAllAsync(content.Content));
+    }
+
+    [Fact]
     public async Task A_payload_of_several_chunks_round_trips_byte_exact()
     {
         var data = RandomNumberGenerator.GetBytes((int)(3.5 * 1024 * 1024) + 123);
@@ -469,7 +480,7 @@ public abstract class StoreContractTests : IAsyncLifetime
         return copy.ToArray();
     }
 
-    private static async Task<byte[]> ReadInSmallPiecesAsync(Stream content, int pieceSize)
+    private protected static async Task<byte[]> ReadInSmallPiecesAsync(Stream content, int pieceSize)
     {
         using var copy = new MemoryStream();
         var buffer = new byte[pieceSize];

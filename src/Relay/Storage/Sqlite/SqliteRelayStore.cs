@@ -18,15 +18,22 @@ internal sealed class SqliteRelayStore : IRelayStore
     private readonly string _connectionString;
     private readonly LocalFanout _fanout = new();
     private const int MaxBatch = 256;
+
+    /// <summary>How much of the database file payload reads map into memory (address space, not RAM: the pages are the page cache's).</summary>
+    private const long MapBytes = 1L << 30;
     private long _commits;
     private readonly SmallPayloadCache _cache = new(budgetBytes: 64L * 1024 * 1024, maxPayloadBytes: 64 * 1024);
     private readonly Channel<WriteOperation> _writes = Channel.CreateUnbounded<WriteOperation>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Task _writer;
     private readonly SqliteUsageCounters _usage;
 
+    /// <summary>Pooled SQLite handles whose memory map is set (a pooled connection keeps its handle).</summary>
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SQLitePCL.sqlite3, object> MappedHandles = [];
+    private readonly WalCheckpointer _checkpointer;
+
     private readonly long? _maxBytes;
 
-    public SqliteRelayStore(string dataDirectory, long? maxBytes = null)
+    public SqliteRelayStore(string dataDirectory, long? maxBytes = null, ILogger? logger = null)
     {
         _maxBytes = maxBytes;
         Directory.CreateDirectory(dataDirectory);
@@ -39,6 +46,7 @@ internal sealed class SqliteRelayStore : IRelayStore
             Pooling = true,
             DefaultTimeout = 30,
         }.ToString();
+        _checkpointer = new WalCheckpointer(_connectionString, logger);
         _writer = Task.Run(WriteLoopAsync);
     }
 
@@ -46,6 +54,9 @@ internal sealed class SqliteRelayStore : IRelayStore
 
     /// <summary>Transactions the writer loop has committed (each one fsync), for tests of group commit.</summary>
     internal long Commits => Interlocked.Read(ref _commits);
+
+    /// <summary>Background WAL checkpoints completed (for tests).</summary>
+    internal long Checkpoints => _checkpointer.Checkpoints;
 
     public async Task InitializeAsync(CancellationToken cancellationToken)
     {
@@ -163,6 +174,7 @@ internal sealed class SqliteRelayStore : IRelayStore
             ArrayPool<byte>.Shared.Return(buffer);
         }
 
+        _checkpointer.Committed(payload.Size);
         if (small is not null)
         {
             _cache.Add(payload, small); // committed: from now on pulls of it need no database read
@@ -209,32 +221,63 @@ internal sealed class SqliteRelayStore : IRelayStore
     private async Task<PayloadContent?> OpenStoredPayloadAsync(string workspace, string id, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        SqliteCommand? command = null;
         try
         {
-            // One read transaction for record and chunks: a concurrent delete or sweep cannot tear the read.
-            var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(IsolationLevel.Serializable, cancellationToken).ConfigureAwait(false);
-            var record = await ReadRecordAsync(connection, workspace, id, now, cancellationToken).ConfigureAwait(false);
-            if (record is null)
+            await MapDatabaseAsync(connection, cancellationToken).ConfigureAwait(false);
+
+            // Record and chunks in one statement: its read snapshot holds until the reader is disposed, so a
+            // concurrent delete or sweep cannot tear the read, with no BEGIN/COMMIT around it. With the rowid
+            // selected, GetStream reads each chunk incrementally (sqlite3_blob_read into the caller's buffer)
+            // instead of materialising each 1 MiB chunk as a new array. An empty payload has no chunk: one row, data null.
+            command = connection.CreateCommand();
+            command.CommandText = $"""
+                SELECT {RecordColumns}, c.data, c.rowid
+                FROM payloads p LEFT JOIN chunks c ON c.payload_id = p.id
+                WHERE p.id = $id AND p.workspace = $ws AND p.expires_at > $now ORDER BY c.idx
+                """;
+            command.Parameters.AddWithValue("$id", id);
+            command.Parameters.AddWithValue("$ws", workspace);
+            command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+            var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, cancellationToken).ConfigureAwait(false);
+            if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                await transaction.DisposeAsync().ConfigureAwait(false);
+                await reader.DisposeAsync().ConfigureAwait(false);
+                await command.DisposeAsync().ConfigureAwait(false);
                 await connection.DisposeAsync().ConfigureAwait(false);
                 return null;
             }
 
-            var command = connection.CreateCommand();
-            // With the rowid selected, GetStream reads the blob incrementally (sqlite3_blob_read into the caller's buffer)
-            // instead of materialising each 1 MiB chunk as a new array.
-            command.CommandText = "SELECT data, rowid FROM chunks WHERE payload_id = $id ORDER BY idx";
-            command.Parameters.AddWithValue("$id", id);
-            var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, cancellationToken).ConfigureAwait(false);
-            var owner = new Owner(reader, command, transaction, connection);
-            return new PayloadContent(record, new ChunkReaderStream(reader, record.Size), owner);
+            var record = ReadRecord(reader, workspace, id);
+            var owner = new Owner(reader, command, connection);
+            return new PayloadContent(record, new ChunkReaderStream(reader, RecordColumnCount, record.Size), owner);
         }
         catch
         {
+            if (command is not null)
+            {
+                await command.DisposeAsync().ConfigureAwait(false);
+            }
+
             await connection.DisposeAsync().ConfigureAwait(false);
             throw;
         }
+    }
+
+    /// <summary>
+    /// Lets this connection read database pages through a memory map (once per pooled SQLite handle):
+    /// payload pages the <see cref="WalCheckpointer"/> has copied into the database file are then copied
+    /// once, from the page cache into the response, instead of read into SQLite's own page buffers first.
+    /// </summary>
+    private static async Task MapDatabaseAsync(SqliteConnection connection, CancellationToken cancellationToken)
+    {
+        if (MappedHandles.TryGetValue(connection.Handle!, out _))
+        {
+            return;
+        }
+
+        await ExecuteAsync(connection, "PRAGMA mmap_size = " + MapBytes, cancellationToken).ConfigureAwait(false);
+        MappedHandles.AddOrUpdate(connection.Handle!, MappedHandles);
     }
 
     public async Task<bool> DeletePayloadAsync(string workspace, string id, CancellationToken cancellationToken)
@@ -593,6 +636,7 @@ internal sealed class SqliteRelayStore : IRelayStore
     {
         _writes.Writer.TryComplete();
         await _writer.ConfigureAwait(false);
+        await _checkpointer.DisposeAsync().ConfigureAwait(false);
         await _usage.DisposeAsync().ConfigureAwait(false);
         _cache.Dispose();
         SqliteConnection.ClearAllPools();
@@ -770,7 +814,8 @@ internal sealed class SqliteRelayStore : IRelayStore
         await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
         if (writer)
         {
-            await ExecuteAsync(connection, "PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000;", cancellationToken).ConfigureAwait(false);
+            // The WalCheckpointer keeps the WAL short; the writer's own auto-checkpoint is only the backstop.
+            await ExecuteAsync(connection, "PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000; PRAGMA wal_autocheckpoint = 4000;", cancellationToken).ConfigureAwait(false);
             if (_maxBytes is { } maxBytes)
             {
                 await ExecuteAsync(connection, $"PRAGMA max_page_count = {Math.Max(1, maxBytes / 4096)};", cancellationToken).ConfigureAwait(false);
@@ -797,20 +842,21 @@ internal sealed class SqliteRelayStore : IRelayStore
     private static async Task<PayloadRecord?> ReadRecordAsync(SqliteConnection connection, string workspace, string id, DateTimeOffset now, CancellationToken cancellationToken)
     {
         await using var command = connection.CreateCommand();
-        command.CommandText = """
-            SELECT channel, metadata, content_type, size, etag, encrypted, created_at, expires_at, shape
-            FROM payloads WHERE id = $id AND workspace = $ws AND expires_at > $now
-            """;
+        command.CommandText = $"SELECT {RecordColumns} FROM payloads p WHERE p.id = $id AND p.workspace = $ws AND p.expires_at > $now";
         command.Parameters.AddWithValue("$id", id);
         command.Parameters.AddWithValue("$ws", workspace);
         command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            return null;
-        }
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? ReadRecord(reader, workspace, id) : null;
+    }
 
-        return new PayloadRecord
+    /// <summary>The columns <see cref="ReadRecord"/> reads, first in the select list, from <c>payloads p</c>.</summary>
+    private const string RecordColumns = "p.channel, p.metadata, p.content_type, p.size, p.etag, p.encrypted, p.created_at, p.expires_at, p.shape";
+
+    private const int RecordColumnCount = 9;
+
+    private static PayloadRecord ReadRecord(SqliteDataReader reader, string workspace, string id)
+        => new()
         {
             Workspace = workspace,
             Id = id,
@@ -824,7 +870,6 @@ internal sealed class SqliteRelayStore : IRelayStore
             ExpiresAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(7)),
             Shape = (EnvelopeShape)reader.GetInt32(8),
         };
-    }
 
     private static ApiKeyRecord ReadKey(SqliteDataReader reader) => new()
     {
@@ -840,21 +885,22 @@ internal sealed class SqliteRelayStore : IRelayStore
         ExpiresAt = reader.IsDBNull(9) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(9)),
     };
 
-    private sealed class Owner(SqliteDataReader reader, SqliteCommand command, SqliteTransaction transaction, SqliteConnection connection) : IAsyncDisposable
+    private sealed class Owner(SqliteDataReader reader, SqliteCommand command, SqliteConnection connection) : IAsyncDisposable
     {
         public async ValueTask DisposeAsync()
         {
             await reader.DisposeAsync().ConfigureAwait(false);
             await command.DisposeAsync().ConfigureAwait(false);
-            await transaction.DisposeAsync().ConfigureAwait(false);
             await connection.DisposeAsync().ConfigureAwait(false);
         }
     }
 
     /// <summary>Reads the chunk rows one after another as one stream, one chunk in memory at a time.</summary>
-    private sealed class ChunkReaderStream(SqliteDataReader reader, long length) : PayloadReadStream(length)
+    /// <summary>The reader is on the first row; the chunk is at <paramref name="dataOrdinal"/> (null for an empty payload), its rowid next to it.</summary>
+    private sealed class ChunkReaderStream(SqliteDataReader reader, int dataOrdinal, long length) : PayloadReadStream(length)
     {
         private Stream? _current;
+        private bool _onRow = true;
 
         public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
@@ -864,12 +910,18 @@ internal sealed class SqliteRelayStore : IRelayStore
             {
                 if (_current is null)
                 {
-                    if (!reader.Read())
+                    if (!_onRow && !reader.Read())
                     {
                         return 0;
                     }
 
-                    _current = reader.GetStream(0);
+                    _onRow = false;
+                    if (reader.IsDBNull(dataOrdinal))
+                    {
+                        return 0;
+                    }
+
+                    _current = reader.GetStream(dataOrdinal);
                 }
 
                 var read = _current.Read(buffer);

@@ -6,26 +6,21 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace CtxRelay.Relay.Storage.Sqlite;
 
 /// <summary>
-/// Copies committed WAL pages into the database file on its own connection, off the writer loop's path.
-/// Readers then get payload pages from the memory-mapped database file (no read into SQLite's page cache,
-/// no WAL-index lookup per page) instead of the WAL, and the writer no longer stops every ~4 MB of WAL to
-/// checkpoint before it acknowledges a batch. A large payload is checkpointed right after its commit, so
-/// its first pulls after a hand-off already read it mapped; small writes are gathered to about the amount
-/// SQLite's own auto-checkpoint would wait for. PASSIVE checkpoints never block readers or the writer.
+/// Copies the WAL pages of large payloads into the database file right after their commit, on its own
+/// connection and off the writer loop's path, so their pulls read them from the memory-mapped database file
+/// (one copy, from the page cache into the response) instead of from the WAL through SQLite's page buffers.
+/// Small writes are left to the writer's own auto-checkpoint (every 1,000 WAL pages), as before.
+/// PASSIVE checkpoints never block readers or the writer.
 /// </summary>
 internal sealed class WalCheckpointer : IAsyncDisposable
 {
     /// <summary>A payload at least this large is checkpointed as soon as it is committed.</summary>
     public const long LargePayloadBytes = 64 * 1024;
 
-    /// <summary>Smaller writes are checkpointed once about this many bytes have been committed (SQLite's default: 1,000 pages).</summary>
-    private const long GatherBytes = 4 * 1024 * 1024;
-
     private readonly string _connectionString;
     private readonly ILogger _logger;
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly Task _loop;
-    private long _pending;
     private long _checkpoints;
 
     public WalCheckpointer(string connectionString, ILogger? logger = null)
@@ -38,12 +33,12 @@ internal sealed class WalCheckpointer : IAsyncDisposable
     /// <summary>Checkpoints completed (for tests).</summary>
     internal long Checkpoints => Interlocked.Read(ref _checkpoints);
 
-    /// <summary>Notes that <paramref name="bytes"/> of payload were committed; wakes the checkpointer when enough were.</summary>
+    /// <summary>Notes that a payload of <paramref name="bytes"/> was committed; a large one wakes the checkpointer.</summary>
     public void Committed(long bytes)
     {
-        if (Interlocked.Add(ref _pending, bytes) >= GatherBytes || bytes >= LargePayloadBytes)
+        if (bytes >= LargePayloadBytes)
         {
-            _wake.Writer.TryWrite(true);
+            _wake.Writer.TryWrite(true); // several commits while a checkpoint runs: one more checkpoint covers them all
         }
     }
 
@@ -59,7 +54,6 @@ internal sealed class WalCheckpointer : IAsyncDisposable
         while (await _wake.Reader.WaitToReadAsync().ConfigureAwait(false))
         {
             _wake.Reader.TryRead(out _);
-            Interlocked.Exchange(ref _pending, 0);
             try
             {
                 if (connection is null)
@@ -76,7 +70,7 @@ internal sealed class WalCheckpointer : IAsyncDisposable
             catch (SqliteException ex)
             {
                 // Nothing is lost: the pages stay in the WAL, readers find them there, and the next checkpoint
-                // (or the writer's own backstop auto-checkpoint) copies them.
+                // (or the writer's own auto-checkpoint) copies them.
                 Log.CheckpointFailed(_logger, ex);
                 if (connection is not null)
                 {

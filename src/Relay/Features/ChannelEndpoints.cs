@@ -23,7 +23,8 @@ internal static class Channels
 
     /// <summary>
     /// One event as a JSON frame. Push frames carry <c>url</c> and <c>ts</c> (what existing clients read),
-    /// plus type, channel, id, metadata and seq; message frames carry data instead of url and id.
+    /// plus type, channel, id, size (when stored with the event), metadata and seq; message frames carry
+    /// data instead of url, id and size.
     /// </summary>
     public static void WriteFrame(Utf8JsonWriter writer, ChannelEvent channelEvent, string? group = null, int deliveries = 0)
     {
@@ -34,6 +35,10 @@ internal static class Channels
         {
             writer.WriteString("id", channelEvent.PayloadId);
             writer.WriteString("url", channelEvent.Url);
+            if (channelEvent.Size is { } size)
+            {
+                writer.WriteNumber("size", size);
+            }
         }
         else
         {

@@ -40,6 +40,62 @@ public class ConsoleBrowserTests(ConsoleRelay relay) : IClassFixture<ConsoleRela
     }
 
     [Fact]
+    public async Task The_groups_view_shows_two_members_and_a_pending_claim_until_it_is_acked()
+    {
+        var key = await relay.CreateKeyAsync();
+        var channel = "crew-" + Guid.NewGuid().ToString("N")[..6];
+        using var client = relay.CreateClient(key);
+        var options = new SubscriptionOptions { Group = "workers", AckTimeout = TimeSpan.FromMinutes(5) };
+        await using var first = await client.OpenSubscriptionAsync(channel, options);
+        await using var second = await client.OpenSubscriptionAsync(channel, options);
+
+        var page = await SignedInPageAsync(key);
+        await page.FillAsync("#channel-name", channel);
+        await page.ClickAsync("#channel-form button[type=submit]");
+        var group = page.Locator("#groups article[data-group='workers']");
+        await Expect(group.Locator("table.members tbody tr")).ToHaveCountAsync(2);
+        await Expect(group.Locator("table.pending tbody tr")).ToHaveCountAsync(0);
+
+        await client.PublishAsync(channel, "a task for one worker");
+        using var stopWaiting = new CancellationTokenSource();
+        var toFirst = first.WaitForAsync(_ => true, stopWaiting.Token);
+        var toSecond = second.WaitForAsync(_ => true, stopWaiting.Token);
+        var delivered = await Task.WhenAny(toFirst, toSecond).WaitAsync(TimeSpan.FromSeconds(15));
+        var (holder, task) = (delivered == toFirst ? first : second, await delivered);
+        await stopWaiting.CancelAsync();
+
+        var pending = group.Locator("table.pending tbody tr[data-seq='1']");
+        await Expect(pending).ToBeVisibleAsync();
+        await Expect(pending.Locator("td").Nth(2)).ToHaveTextAsync("1"); // deliveries
+        var holderId = await pending.Locator("td").Nth(1).TextContentAsync();
+        Assert.Contains(holderId!, await group.Locator("table.members").TextContentAsync() ?? string.Empty, StringComparison.Ordinal);
+
+        await holder.AckAsync(task);
+        await Expect(group.Locator("table.pending tbody tr")).ToHaveCountAsync(0);
+        await Expect(group.Locator("table.members tbody tr")).ToHaveCountAsync(2);
+    }
+
+    [Fact]
+    public async Task The_timeline_shows_the_size_of_each_push()
+    {
+        var key = await relay.CreateKeyAsync();
+        var page = await SignedInPageAsync(key);
+        var channel = "sizes-" + Guid.NewGuid().ToString("N")[..6];
+        await page.FillAsync("#channel-name", channel);
+        await page.ClickAsync("#channel-form button[type=submit]");
+        await Expect(page.Locator("#channel-status")).ToHaveTextAsync($"live: {channel}");
+
+        using var client = relay.CreateClient(key);
+        await client.PushAsync(new string('x', 2048), channel: channel);
+        await client.PushAsync("tiny", channel: channel);
+        await client.PublishAsync(channel, "a message has no size");
+
+        await Expect(page.Locator("#timeline tr[data-seq='1'] td.size")).ToHaveTextAsync("2.0 KB");
+        await Expect(page.Locator("#timeline tr[data-seq='2'] td.size")).ToHaveTextAsync("4 B");
+        await Expect(page.Locator("#timeline tr[data-seq='3'] td.size")).ToHaveTextAsync(string.Empty);
+    }
+
+    [Fact]
     public async Task Replay_from_a_seq_shows_the_retained_events_after_it()
     {
         var key = await relay.CreateKeyAsync();

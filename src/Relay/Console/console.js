@@ -6,11 +6,13 @@ import { ContextRelay, RelayAuthError } from './sdk/index.js';
 const KEY_STORAGE = 'contextrelay.console.key';
 const SHOWN_BYTES = 256 * 1024;
 const TIMELINE_ROWS = 1000; // the oldest rows go beyond this (the channel itself retains its last 1,000 events)
+const GROUPS_REFRESH_MS = 3000; // and at once after each event of the open channel
 const relayBase = new URL('../', document.baseURI).href; // the relay's root, with /v1 or a path base if the page had one
 
 const $ = (id) => document.getElementById(id);
 let relay = null;
 let subscription = null;
+let groupsTimer = null;
 let downloadUrl = null;
 
 function element(tag, text, className) {
@@ -120,6 +122,7 @@ function closeChannel() {
   subscription?.close();
   subscription = null;
   $('channel-close').disabled = true;
+  stopGroups();
 }
 
 function addEvent(ev) {
@@ -138,11 +141,13 @@ function addEvent(ev) {
     element('td', String(ev.seq)),
     element('td', ev.timestamp.toLocaleTimeString()),
     element('td', ev.type),
+    element('td', ev.size === undefined ? '' : formatBytes(ev.size), 'size'),
     element('td', Object.keys(ev.metadata).length ? JSON.stringify(ev.metadata) : ''),
     body);
   const rows = $('timeline').tBodies[0];
   rows.prepend(row);
   while (rows.rows.length > TIMELINE_ROWS) rows.lastElementChild.remove();
+  refreshGroupsSoon();
 }
 
 $('channel-form').addEventListener('submit', async (e) => {
@@ -157,6 +162,7 @@ $('channel-form').addEventListener('submit', async (e) => {
     const opened = await relay.subscribe(channel, addEvent, options);
     subscription = opened;
     $('channel-close').disabled = false;
+    startGroups(channel);
     $('channel-status').textContent = sinceText === '' ? `live: ${channel}` : `live: ${channel} (replayed after seq ${sinceText})`;
     opened.done.then(
       () => { if (subscription === opened) $('channel-status').textContent = `closed: ${channel}`; },
@@ -172,6 +178,102 @@ $('channel-close').addEventListener('click', () => {
   closeChannel();
   $('channel-status').textContent = 'closed';
 });
+
+// ---- queue groups --------------------------------------------------------------------------------------------
+
+let groupsChannel = null;
+let groupsLoading = null;
+let groupsAgain = false;
+
+function startGroups(channel) {
+  groupsChannel = channel;
+  $('groups-refresh').disabled = false;
+  $('groups-status').textContent = `queue groups of '${channel}'`;
+  refreshGroupsSoon();
+  groupsTimer = setInterval(refreshGroupsSoon, GROUPS_REFRESH_MS);
+}
+
+function stopGroups() {
+  clearInterval(groupsTimer);
+  groupsTimer = null;
+  groupsChannel = null;
+  $('groups-refresh').disabled = true;
+  $('groups').replaceChildren();
+}
+
+/** One request at a time: asked again while one is under way, it runs once more when that one ends. */
+function refreshGroupsSoon() {
+  if (groupsChannel === null) return;
+  if (groupsLoading) {
+    groupsAgain = true;
+    return;
+  }
+  const channel = groupsChannel;
+  groupsLoading = relay.groups(channel)
+    .then((groups) => { if (channel === groupsChannel) showGroups(channel, groups); })
+    .catch((error) => { if (channel === groupsChannel) $('groups-status').textContent = describe(error); })
+    .finally(() => {
+      groupsLoading = null;
+      if (groupsAgain) {
+        groupsAgain = false;
+        refreshGroupsSoon();
+      }
+    });
+}
+
+function shortId(id) {
+  return id.length > 8 ? id.slice(0, 8) : id;
+}
+
+function table(className, headings, rows) {
+  const node = element('table', undefined, className);
+  const head = node.createTHead().insertRow();
+  for (const h of headings) head.append(element('th', h));
+  const body = node.createTBody();
+  for (const row of rows) body.append(row);
+  return node;
+}
+
+function showGroups(channel, groups) {
+  $('groups-status').textContent = groups.length === 0
+    ? `'${channel}' has no queue groups (members join with ?group=NAME).`
+    : `queue groups of '${channel}', ${new Date().toLocaleTimeString()}`;
+  $('groups').replaceChildren(...groups.map((group) => {
+    const box = element('article', undefined, 'group');
+    box.dataset.group = group.name;
+    const facts = element('dl');
+    fillList(facts, [
+      ['cursor', `seq ${group.cursor} handed out last`],
+      ['backlog', `${group.backlog} waiting`],
+      ['members', String(group.members.length)],
+      ['pending', String(group.pending.length)],
+    ]);
+    const members = group.members.map((m) => {
+      const row = element('tr');
+      row.dataset.member = m.id;
+      row.append(element('td', shortId(m.id)), element('td', m.connectedAt.toLocaleTimeString()));
+      return row;
+    });
+    const pending = group.pending.map((c) => {
+      const row = element('tr');
+      row.dataset.seq = String(c.seq);
+      row.append(
+        element('td', String(c.seq)),
+        element('td', shortId(c.member)),
+        element('td', String(c.deliveries)),
+        element('td', c.ackDeadline ? c.ackDeadline.toLocaleTimeString() : 'released: goes to the next member'));
+      return row;
+    });
+    box.append(
+      element('h3', group.name),
+      facts,
+      table('members', ['member', 'connected since'], members),
+      table('pending', ['seq', 'member', 'deliveries', 'ack deadline'], pending));
+    return box;
+  }));
+}
+
+$('groups-refresh').addEventListener('click', refreshGroupsSoon);
 
 // ---- payloads ------------------------------------------------------------------------------------------------
 

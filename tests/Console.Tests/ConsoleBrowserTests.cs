@@ -96,6 +96,36 @@ public class ConsoleBrowserTests(ConsoleRelay relay) : IClassFixture<ConsoleRela
     }
 
     [Fact]
+    public async Task The_bridges_view_shows_each_bridge_s_last_announced_status_live_and_a_silent_one_as_stale()
+    {
+        var key = await relay.CreateKeyAsync();
+        using var client = relay.CreateClient(key);
+
+        // Announced before the page opened: the page replays the channel's retained announcements.
+        await AnnounceAsync(client, "host-a/main:0.0", "started", heartbeatSeconds: 30);
+        var page = await SignedInPageAsync(key);
+        var a = page.Locator("#bridges tr[data-bridge='host-a/main:0.0']");
+        await Expect(a.Locator("td.status")).ToHaveTextAsync("started");
+        await Expect(a).ToContainTextAsync("(tmux main)");
+        await Expect(a).ToContainTextAsync("agent-tasks → agent-done");
+
+        // Live: the same bridge takes a task, then finishes it.
+        await AnnounceAsync(client, "host-a/main:0.0", "working", heartbeatSeconds: 30, task: "t-1");
+        await Expect(a.Locator("td.status")).ToHaveTextAsync("working on task t-1");
+        await AnnounceAsync(client, "host-a/main:0.0", "done", heartbeatSeconds: 30, lastTask: "t-1", lastResult: "done");
+        await Expect(a.Locator("td.status")).ToHaveTextAsync("idle");
+        await Expect(a).ToContainTextAsync("t-1: done");
+
+        // A bridge whose heartbeats stop goes stale; one that said it stopped shows stopped.
+        await AnnounceAsync(client, "host-b/exec-1", "started", heartbeatSeconds: 1);
+        await AnnounceAsync(client, "host-c/exec-2", "stopped", heartbeatSeconds: 1);
+        await Expect(page.Locator("#bridges tr[data-bridge='host-b/exec-1'] td.status")).ToHaveTextAsync("stale: no heartbeat");
+        await Expect(page.Locator("#bridges tr[data-bridge='host-c/exec-2'] td.status")).ToHaveTextAsync("stopped");
+        await Expect(page.Locator("#bridges tbody tr")).ToHaveCountAsync(3);
+        await Expect(a.Locator("td.status")).ToHaveTextAsync("idle");
+    }
+
+    [Fact]
     public async Task Replay_from_a_seq_shows_the_retained_events_after_it()
     {
         var key = await relay.CreateKeyAsync();
@@ -233,6 +263,24 @@ public class ConsoleBrowserTests(ConsoleRelay relay) : IClassFixture<ConsoleRela
     }
 
     private static ILocatorAssertions Expect(ILocator locator) => Assertions.Expect(locator);
+
+    /// <summary>Publishes what a bridge announces (docs/protocol.md, "Bridge announcements").</summary>
+    private static Task AnnounceAsync(CtxRelay.ContextRelay client, string bridge, string status, int heartbeatSeconds, string? task = null, string? lastTask = null, string? lastResult = null)
+        => client.PublishAsync("contextrelay.bridges", $"bridge {bridge}: {status}", new Dictionary<string, object?>
+        {
+            ["kind"] = "contextrelay.bridge",
+            ["bridge"] = bridge,
+            ["host"] = bridge.Split('/')[0],
+            ["tmux_session"] = bridge.Contains(':', StringComparison.Ordinal) ? "main" : null,
+            ["task_channel"] = "agent-tasks",
+            ["done_channel"] = "agent-done",
+            ["status"] = status,
+            ["task"] = task,
+            ["last_task"] = lastTask,
+            ["last_result"] = lastResult,
+            ["heartbeat_s"] = heartbeatSeconds,
+            ["time"] = DateTimeOffset.UtcNow.ToString("O"),
+        });
 
     private async Task<IPage> SignedInPageAsync(string key, string path = "/console")
     {

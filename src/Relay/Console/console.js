@@ -7,6 +7,9 @@ const KEY_STORAGE = 'contextrelay.console.key';
 const SHOWN_BYTES = 256 * 1024;
 const TIMELINE_ROWS = 1000; // the oldest rows go beyond this (the channel itself retains its last 1,000 events)
 const GROUPS_REFRESH_MS = 3000; // and at once after each event of the open channel
+const BRIDGES_CHANNEL = 'contextrelay.bridges'; // where bridges announce themselves (docs/protocol.md)
+const BRIDGES_RENDER_MS = 2000; // re-judges staleness
+const MISSED_HEARTBEATS = 2.5; // a bridge unheard for this many heartbeat intervals is stale
 const relayBase = new URL('../', document.baseURI).href; // the relay's root, with /v1 or a path base if the page had one
 
 const $ = (id) => document.getElementById(id);
@@ -52,10 +55,12 @@ async function signIn(key) {
   $('sign-out').hidden = false;
   $('who').textContent = `workspace ${usage.workspace}`;
   showUsage(usage);
+  startBridges();
 }
 
 function signOut() {
   closeChannel();
+  stopBridges();
   sessionStorage.removeItem(KEY_STORAGE);
   relay = null;
   $('app').hidden = true;
@@ -274,6 +279,66 @@ function showGroups(channel, groups) {
 }
 
 $('groups-refresh').addEventListener('click', refreshGroupsSoon);
+
+// ---- bridges -------------------------------------------------------------------------------------------------
+
+const bridges = new Map(); // bridge id → { metadata, ts } of its last announcement
+let bridgesSubscription = null;
+let bridgesTimer = null;
+
+async function startBridges() {
+  stopBridges();
+  try {
+    // since 0: the retained announcements first (each bridge's last status), then live ones.
+    bridgesSubscription = await relay.subscribe(BRIDGES_CHANNEL, (ev) => {
+      const m = ev.metadata;
+      if (m.kind !== 'contextrelay.bridge' || typeof m.bridge !== 'string') return;
+      bridges.set(m.bridge, { metadata: m, ts: ev.ts });
+      renderBridges();
+    }, { since: 0 });
+    bridgesTimer = setInterval(renderBridges, BRIDGES_RENDER_MS);
+    renderBridges();
+  } catch (error) {
+    $('bridges-status').textContent = `Cannot read ${BRIDGES_CHANNEL}: ${describe(error)}`;
+  }
+}
+
+function stopBridges() {
+  bridgesSubscription?.close();
+  bridgesSubscription = null;
+  clearInterval(bridgesTimer);
+  bridgesTimer = null;
+  bridges.clear();
+  $('bridges').tBodies[0].replaceChildren();
+}
+
+function bridgeStatus(m, stale) {
+  if (m.status === 'stopped') return 'stopped';
+  if (stale) return 'stale: no heartbeat';
+  if (m.status === 'working') return `working on task ${m.task}`;
+  if (m.status === 'done') return 'idle';
+  return String(m.status);
+}
+
+function renderBridges() {
+  const now = Date.now();
+  const rows = [...bridges.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([id, { metadata: m, ts }]) => {
+    const stale = m.status !== 'stopped' && now - ts > MISSED_HEARTBEATS * (Number(m.heartbeat_s) || 60) * 1000;
+    const row = element('tr', undefined, stale ? 'stale' : m.status);
+    row.dataset.bridge = id;
+    row.append(
+      element('td', m.tmux_session ? `${id} (tmux ${m.tmux_session})` : id),
+      element('td', `${m.task_channel} → ${m.done_channel}`),
+      element('td', bridgeStatus(m, stale), 'status'),
+      element('td', m.last_task ? `${m.last_task}: ${m.last_result}` : '—'),
+      element('td', new Date(ts).toLocaleTimeString()));
+    return row;
+  });
+  $('bridges').tBodies[0].replaceChildren(...rows);
+  $('bridges-status').textContent = rows.length === 0
+    ? `No bridge has announced itself on ${BRIDGES_CHANNEL} lately.`
+    : `${rows.length} bridge${rows.length === 1 ? '' : 's'} heard on ${BRIDGES_CHANNEL}`;
+}
 
 // ---- payloads ------------------------------------------------------------------------------------------------
 

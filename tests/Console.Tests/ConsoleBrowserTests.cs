@@ -13,9 +13,7 @@ public class ConsoleBrowserTests(ConsoleRelay relay) : IClassFixture<ConsoleRela
         var page = await SignedInPageAsync(key);
         var channel = "jobs-" + Guid.NewGuid().ToString("N")[..6];
 
-        await page.FillAsync("#channel-name", channel);
-        await page.ClickAsync("#channel-form button[type=submit]");
-        await Expect(page.Locator("#channel-status")).ToHaveTextAsync($"live: {channel}");
+        await OpenChannelAsync(page, channel);
 
         using var client = relay.CreateClient(key);
         var url = await client.PushAsync("{\"review\":\"ship it\"}", channel: channel, metadata: new { task_id = "42" });
@@ -50,8 +48,7 @@ public class ConsoleBrowserTests(ConsoleRelay relay) : IClassFixture<ConsoleRela
         await using var second = await client.OpenSubscriptionAsync(channel, options);
 
         var page = await SignedInPageAsync(key);
-        await page.FillAsync("#channel-name", channel);
-        await page.ClickAsync("#channel-form button[type=submit]");
+        await OpenChannelAsync(page, channel);
         var group = page.Locator("#groups article[data-group='workers']");
         await Expect(group.Locator("table.members tbody tr")).ToHaveCountAsync(2);
         await Expect(group.Locator("table.pending tbody tr")).ToHaveCountAsync(0);
@@ -81,9 +78,7 @@ public class ConsoleBrowserTests(ConsoleRelay relay) : IClassFixture<ConsoleRela
         var key = await relay.CreateKeyAsync();
         var page = await SignedInPageAsync(key);
         var channel = "sizes-" + Guid.NewGuid().ToString("N")[..6];
-        await page.FillAsync("#channel-name", channel);
-        await page.ClickAsync("#channel-form button[type=submit]");
-        await Expect(page.Locator("#channel-status")).ToHaveTextAsync($"live: {channel}");
+        await OpenChannelAsync(page, channel);
 
         using var client = relay.CreateClient(key);
         await client.PushAsync(new string('x', 2048), channel: channel);
@@ -252,9 +247,7 @@ public class ConsoleBrowserTests(ConsoleRelay relay) : IClassFixture<ConsoleRela
         var before = relay.Requests.Count;
         var page = await SignedInPageAsync(key, "/v1/console");
         var channel = "v1-" + Guid.NewGuid().ToString("N")[..6];
-        await page.FillAsync("#channel-name", channel);
-        await page.ClickAsync("#channel-form button[type=submit]");
-        await Expect(page.Locator("#channel-status")).ToHaveTextAsync($"live: {channel}");
+        await OpenChannelAsync(page, channel);
 
         var seen = relay.Requests.Skip(before).ToList();
         Assert.Contains("GET /v1/usage", seen);
@@ -263,6 +256,14 @@ public class ConsoleBrowserTests(ConsoleRelay relay) : IClassFixture<ConsoleRela
     }
 
     private static ILocatorAssertions Expect(ILocator locator) => Assertions.Expect(locator);
+
+    /// <summary>Opens the channel's live timeline and waits until it is live.</summary>
+    private static async Task OpenChannelAsync(IPage page, string channel)
+    {
+        await page.FillAsync("#channel-name", channel);
+        await page.ClickAsync("#channel-form button[type=submit]");
+        await Expect(page.Locator("#channel-status")).ToHaveTextAsync($"live: {channel}");
+    }
 
     /// <summary>Publishes what a bridge announces (docs/protocol.md, "Bridge announcements").</summary>
     private static Task AnnounceAsync(CtxRelay.ContextRelay client, string bridge, string status, int heartbeatSeconds, string? task = null, string? lastTask = null, string? lastResult = null)

@@ -33,6 +33,12 @@ public class ConsoleBrowserTests(ConsoleRelay relay) : IClassFixture<ConsoleRela
         await page.ClickAsync("#usage-refresh");
         await Expect(page.Locator("#usage")).ToContainTextAsync("pushes2 (no limit)"); // a publish counts as a push
         await Expect(page.Locator("#usage")).ToContainTextAsync("pulls1 (no limit)");
+
+        // For the screenshot: a queue-group member on the channel and a bridge that announced itself.
+        await using var member = await client.OpenSubscriptionAsync(channel, new SubscriptionOptions { Group = "reviewers" });
+        await AnnounceAsync(client, "build-box/agents:0.1", "working", heartbeatSeconds: 30, task: "42");
+        await Expect(page.Locator("#groups article[data-group='reviewers'] table.members tbody tr")).ToHaveCountAsync(1);
+        await Expect(page.Locator("#bridges tr[data-bridge='build-box/agents:0.1'] td.status")).ToHaveTextAsync("working on task 42");
         await SaveScreenshotAsync(page);
         Assert.DoesNotContain(relay.Requests, r => r.Contains(key, StringComparison.Ordinal) && !r.StartsWith("Authorization: Bearer ", StringComparison.Ordinal) && !r.StartsWith("Sec-WebSocket-Protocol: ", StringComparison.Ordinal));
     }
@@ -101,7 +107,7 @@ public class ConsoleBrowserTests(ConsoleRelay relay) : IClassFixture<ConsoleRela
         var page = await SignedInPageAsync(key);
         var a = page.Locator("#bridges tr[data-bridge='host-a/main:0.0']");
         await Expect(a.Locator("td.status")).ToHaveTextAsync("started");
-        await Expect(a).ToContainTextAsync("(tmux main)");
+        await Expect(a).ToContainTextAsync("(tmux main)"); // host-a/main:0.0
         await Expect(a).ToContainTextAsync("agent-tasks → agent-done");
 
         // Live: the same bridge takes a task, then finishes it.
@@ -272,7 +278,7 @@ public class ConsoleBrowserTests(ConsoleRelay relay) : IClassFixture<ConsoleRela
             ["kind"] = "contextrelay.bridge",
             ["bridge"] = bridge,
             ["host"] = bridge.Split('/')[0],
-            ["tmux_session"] = bridge.Contains(':', StringComparison.Ordinal) ? "main" : null,
+            ["tmux_session"] = bridge.Contains(':', StringComparison.Ordinal) ? bridge.Split('/')[1].Split(':')[0] : null,
             ["task_channel"] = "agent-tasks",
             ["done_channel"] = "agent-done",
             ["status"] = status,

@@ -248,7 +248,7 @@ function showGroups(channel, groups) {
     box.dataset.group = group.name;
     const facts = element('dl');
     fillList(facts, [
-      ['cursor', `seq ${group.cursor} handed out last`],
+      ['cursor', `seq ${group.cursor}`],
       ['backlog', `${group.backlog} waiting`],
       ['members', String(group.members.length)],
       ['pending', String(group.pending.length)],

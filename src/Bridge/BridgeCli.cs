@@ -121,6 +121,12 @@ public static class BridgeCli
             DefaultValueFactory = _ => "contextrelay-bridge",
         };
 
+        var announce = new Option<string>("--announce")
+        {
+            Description = $"The channel the bridge announces its status and a heartbeat on, for the relay's console; '' turns announcing off (default: {BridgeOptions.DefaultAnnounceChannel}).",
+            DefaultValueFactory = _ => BridgeOptions.DefaultAnnounceChannel,
+        };
+
         var command = new Command("start", "Serve an agent: type each task from the task channel into the agent in a tmux pane (--tmux), or run a command per task (--exec), and push its answer to the done channel. Runs until stopped (Ctrl+C, SIGTERM or 'contextrelay-bridge stop').");
         pane.AddTo(command);
         command.Options.Add(exec);
@@ -134,6 +140,7 @@ public static class BridgeCli
         command.Options.Add(promptPattern);
         command.Options.Add(verbose);
         command.Options.Add(taskGroup);
+        command.Options.Add(announce);
         command.SetAction((parseResult, cancellationToken) => RunAsync(parseResult, async (output, error) =>
         {
             var target = pane.Target(parseResult);
@@ -161,6 +168,7 @@ public static class BridgeCli
                 TaskChannel = parseResult.GetValue(relayArguments.TaskChannel)!,
                 DoneChannel = parseResult.GetValue(relayArguments.DoneChannel)!,
                 TaskGroup = parseResult.GetValue(taskGroup)!,
+                AnnounceChannel = parseResult.GetValue(announce),
                 TaskTimeout = parseResult.GetValue(taskTimeout) ?? TimeSpan.FromMinutes(30),
                 MaxTaskAge = parseResult.GetValue(maxTaskAge) ?? TimeSpan.FromHours(1),
                 Outcome = parseResult.GetValue(outcome),

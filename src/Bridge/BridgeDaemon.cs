@@ -24,6 +24,7 @@ public sealed class BridgeDaemon
     private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private PaneFiles? _files;
     private BridgeStatus? _state;
+    private BridgeAnnouncer? _announcer;
 
     public BridgeDaemon(ContextRelay relay, BridgeOptions options, ILogger? logger = null)
     {
@@ -73,6 +74,7 @@ public sealed class BridgeDaemon
         IAgent agent;
         PaneFiles files;
         string paneId, paneName, socket;
+        string? tmuxSession = null;
         if (_options.Session is { Length: > 0 } session)
         {
             var tmux = new Tmux(_options.TmuxSocket, _options.TmuxExecutable);
@@ -87,6 +89,7 @@ public sealed class BridgeDaemon
 
             agent = new AgentPane(tmux, pane, files, _options, _logger);
             (paneId, paneName, socket) = (pane.PaneId, $"{pane.Session}:{pane.Window}.{pane.Pane}", pane.SocketPath);
+            tmuxSession = pane.Session;
         }
         else if (_options.ExecCommand is { Length: > 0 } command)
         {
@@ -127,6 +130,7 @@ public sealed class BridgeDaemon
             };
             files.WriteState(_state);
             Log.Started(_logger, agent.Display, _options.TaskChannel, _options.DoneChannel, _relay.Options.BaseUrl);
+            _announcer = tmuxSession is null ? Announce(paneId, null, "exec") : Announce(paneName, tmuxSession, paneName);
             _started.TrySetResult();
 
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -148,9 +152,27 @@ public sealed class BridgeDaemon
                 await stop.CancelAsync().ConfigureAwait(false);
                 await watcher.ConfigureAwait(false);
                 files.DeleteAll();
+                if (_announcer is not null)
+                {
+                    await _announcer.DisposeAsync().ConfigureAwait(false); // says "stopped"
+                }
+
                 Log.Stopped(_logger, agent.Display);
             }
         }
+    }
+
+    /// <summary>Starts announcing this bridge on the announcement channel, unless that is turned off.</summary>
+    private BridgeAnnouncer? Announce(string name, string? tmuxSession, string pane)
+    {
+        if (string.IsNullOrWhiteSpace(_options.AnnounceChannel))
+        {
+            return null;
+        }
+
+        var host = Environment.MachineName;
+        var identity = new BridgeIdentity($"{host}/{name}", host, tmuxSession, pane, _options.TaskChannel, _options.DoneChannel, _options.TaskGroup);
+        return new BridgeAnnouncer(_relay, _options.AnnounceChannel, identity, _options.HeartbeatInterval, _logger);
     }
 
     private static async Task WatchForStopRequestAsync(PaneFiles files, CancellationTokenSource stop)
@@ -188,12 +210,14 @@ public sealed class BridgeDaemon
             : _options.TaskTimeout;
         var clock = Stopwatch.StartNew();
         Update(s => s with { Activity = "pulling", TaskId = taskId, TaskStartedAt = DateTimeOffset.UtcNow });
+        _announcer?.Working(taskId);
 
         var outcome = _options.Outcome || MetadataFlag(relayEvent.Metadata, "outcome");
         if (WhyNotRun(relayEvent) is { } expired)
         {
             await PushResultAsync(taskId, new TurnResult(TurnStatus.Error, string.Empty, clock.Elapsed, expired), outcome: false, cancellationToken).ConfigureAwait(false);
             Update(s => s with { Activity = "idle", TaskId = null, TaskStartedAt = null, LastTaskId = taskId, LastStatus = "expired" });
+            _announcer?.Done(taskId, "expired");
             return;
         }
 
@@ -247,6 +271,7 @@ public sealed class BridgeDaemon
             LastStatus = StatusText(result.Status),
             LastDurationS = Math.Round(result.Duration.TotalSeconds, 1),
         });
+        _announcer?.Done(taskId, StatusText(result.Status));
     }
 
     /// <summary>

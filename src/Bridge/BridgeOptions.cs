@@ -84,6 +84,18 @@ public sealed record BridgeOptions
     /// <summary>Where the per-pane state, signal and stop files live; null for <c>$CONTEXTRELAY_BRIDGE_STATE_DIR</c> or <c>~/.contextrelay/bridge</c>.</summary>
     public string? StateDirectory { get; init; }
 
+    /// <summary>The channel bridges announce themselves on when none is given (docs/protocol.md, "Bridge announcements").</summary>
+    public const string DefaultAnnounceChannel = "contextrelay.bridges";
+
+    /// <summary>
+    /// Where the bridge publishes its status (started, working, done, stopped) and a heartbeat, for the
+    /// relay's console; null or empty turns announcing off. A key that may not publish there just skips it.
+    /// </summary>
+    public string? AnnounceChannel { get; init; } = DefaultAnnounceChannel;
+
+    /// <summary>How often an unchanged status is announced again, so a console can tell a live bridge from a dead one.</summary>
+    public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>The tmux executable.</summary>
     public string TmuxExecutable { get; init; } = "tmux";
 }

@@ -613,4 +613,40 @@ public sealed class ContextRelay : IDisposable
 
         return events;
     }
+
+    /// <summary>
+    /// The channel's queue groups: each one's position, backlog, connected members and unacknowledged
+    /// claims — <c>GET /channels/{channel}/groups</c>.
+    /// </summary>
+    public async Task<IReadOnlyList<QueueGroupInfo>> GetGroupsAsync(string channel, CancellationToken cancellationToken = default)
+    {
+        ValidateChannel(channel);
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"channels/{Uri.EscapeDataString(channel)}/groups");
+        using var response = await SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
+        var answer = await ReadJsonObjectAsync(response, cancellationToken).ConfigureAwait(false);
+        var groups = new List<QueueGroupInfo>();
+        foreach (var group in (answer["groups"] as JsonArray ?? []).OfType<JsonObject>())
+        {
+            groups.Add(new QueueGroupInfo
+            {
+                Name = group["name"]?.GetValue<string>() ?? throw Unexpected("a group has no name"),
+                Cursor = group["cursor"]?.GetValue<long>() ?? 0,
+                Backlog = group["backlog"]?.GetValue<long>() ?? 0,
+                Members = [.. (group["members"] as JsonArray ?? []).OfType<JsonObject>().Select(m => new QueueGroupMember(
+                    m["id"]?.GetValue<string>() ?? string.Empty,
+                    FromUnixMilliseconds(m["connected_at"]),
+                    FromUnixMilliseconds(m["seen_until"])))],
+                Pending = [.. (group["pending"] as JsonArray ?? []).OfType<JsonObject>().Select(c => new PendingGroupClaim(
+                    c["seq"]?.GetValue<long>() ?? 0,
+                    c["member"]?.GetValue<string>() ?? string.Empty,
+                    c["deliveries"]?.GetValue<int>() ?? 0,
+                    c["ack_deadline"] is { } deadline ? FromUnixMilliseconds(deadline) : null))],
+            });
+        }
+
+        return groups;
+    }
+
+    private static DateTimeOffset FromUnixMilliseconds(JsonNode? milliseconds)
+        => milliseconds is null ? default : DateTimeOffset.FromUnixTimeMilliseconds(milliseconds.GetValue<long>());
 }

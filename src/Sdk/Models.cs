@@ -64,7 +64,37 @@ public sealed record RelayEvent
 
     /// <summary>For a queue-group subscription: how many times the event has been handed out (2+ = redelivery).</summary>
     public int Deliveries { get; init; }
+
+    /// <summary>For a push: the payload's stored size in bytes (null from relays that do not send it).</summary>
+    public long? Size { get; init; }
 }
+
+/// <summary>A queue group of a channel, as <see cref="ContextRelay.GetGroupsAsync"/> reports it.</summary>
+public sealed record QueueGroupInfo
+{
+    public required string Name { get; init; }
+
+    /// <summary>The last seq the group has handed out for the first time.</summary>
+    public long Cursor { get; init; }
+
+    /// <summary>Retained events after <see cref="Cursor"/>: waiting for a member to claim them.</summary>
+    public long Backlog { get; init; }
+
+    /// <summary>The members connected now (to any relay sharing the store).</summary>
+    public IReadOnlyList<QueueGroupMember> Members { get; init; } = [];
+
+    /// <summary>Events handed to a member and not acknowledged yet, oldest first.</summary>
+    public IReadOnlyList<PendingGroupClaim> Pending { get; init; } = [];
+}
+
+/// <summary>A connected member of a queue group; the relay refreshes <see cref="SeenUntil"/> while it stays.</summary>
+public sealed record QueueGroupMember(string Id, DateTimeOffset ConnectedAt, DateTimeOffset SeenUntil);
+
+/// <summary>
+/// An unacknowledged event of a queue group: handed to <see cref="Member"/> <see cref="Deliveries"/> times;
+/// redelivered after <see cref="AckDeadline"/>, or at once when null (its member left).
+/// </summary>
+public sealed record PendingGroupClaim(long Seq, string Member, int Deliveries, DateTimeOffset? AckDeadline);
 
 /// <summary>How to subscribe to a channel.</summary>
 public sealed record SubscriptionOptions

@@ -355,6 +355,7 @@ public sealed class RelaySubscription : IAsyncDisposable
             Metadata = frame["metadata"] as JsonObject is { } metadata ? (JsonObject)metadata.DeepClone() : [],
             Group = frame["group"]?.GetValue<string>(),
             Deliveries = frame["deliveries"]?.GetValue<int>() ?? 0,
+            Size = frame["size"]?.GetValue<long>(),
         };
     }
 }

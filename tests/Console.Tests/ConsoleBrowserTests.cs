@@ -13,9 +13,7 @@ public class ConsoleBrowserTests(ConsoleRelay relay) : IClassFixture<ConsoleRela
         var page = await SignedInPageAsync(key);
         var channel = "jobs-" + Guid.NewGuid().ToString("N")[..6];
 
-        await page.FillAsync("#channel-name", channel);
-        await page.ClickAsync("#channel-form button[type=submit]");
-        await Expect(page.Locator("#channel-status")).ToHaveTextAsync($"live: {channel}");
+        await OpenChannelAsync(page, channel);
 
         using var client = relay.CreateClient(key);
         var url = await client.PushAsync("{\"review\":\"ship it\"}", channel: channel, metadata: new { task_id = "42" });
@@ -35,8 +33,97 @@ public class ConsoleBrowserTests(ConsoleRelay relay) : IClassFixture<ConsoleRela
         await page.ClickAsync("#usage-refresh");
         await Expect(page.Locator("#usage")).ToContainTextAsync("pushes2 (no limit)"); // a publish counts as a push
         await Expect(page.Locator("#usage")).ToContainTextAsync("pulls1 (no limit)");
+
+        // For the screenshot: a queue-group member on the channel and a bridge that announced itself.
+        await using var member = await client.OpenSubscriptionAsync(channel, new SubscriptionOptions { Group = "reviewers" });
+        await AnnounceAsync(client, "build-box/agents:0.1", "working", heartbeatSeconds: 30, task: "42");
+        await Expect(page.Locator("#groups article[data-group='reviewers'] table.members tbody tr")).ToHaveCountAsync(1);
+        await Expect(page.Locator("#bridges tr[data-bridge='build-box/agents:0.1'] td.status")).ToHaveTextAsync("working on task 42");
         await SaveScreenshotAsync(page);
         Assert.DoesNotContain(relay.Requests, r => r.Contains(key, StringComparison.Ordinal) && !r.StartsWith("Authorization: Bearer ", StringComparison.Ordinal) && !r.StartsWith("Sec-WebSocket-Protocol: ", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task The_groups_view_shows_two_members_and_a_pending_claim_until_it_is_acked()
+    {
+        var key = await relay.CreateKeyAsync();
+        var channel = "crew-" + Guid.NewGuid().ToString("N")[..6];
+        using var client = relay.CreateClient(key);
+        var options = new SubscriptionOptions { Group = "workers", AckTimeout = TimeSpan.FromMinutes(5) };
+        await using var first = await client.OpenSubscriptionAsync(channel, options);
+        await using var second = await client.OpenSubscriptionAsync(channel, options);
+
+        var page = await SignedInPageAsync(key);
+        await OpenChannelAsync(page, channel);
+        var group = page.Locator("#groups article[data-group='workers']");
+        await Expect(group.Locator("table.members tbody tr")).ToHaveCountAsync(2);
+        await Expect(group.Locator("table.pending tbody tr")).ToHaveCountAsync(0);
+
+        await client.PublishAsync(channel, "a task for one worker");
+        using var stopWaiting = new CancellationTokenSource();
+        var toFirst = first.WaitForAsync(_ => true, stopWaiting.Token);
+        var toSecond = second.WaitForAsync(_ => true, stopWaiting.Token);
+        var delivered = await Task.WhenAny(toFirst, toSecond).WaitAsync(TimeSpan.FromSeconds(15));
+        var (holder, task) = (delivered == toFirst ? first : second, await delivered);
+        await stopWaiting.CancelAsync();
+
+        var pending = group.Locator("table.pending tbody tr[data-seq='1']");
+        await Expect(pending).ToBeVisibleAsync();
+        await Expect(pending.Locator("td").Nth(2)).ToHaveTextAsync("1"); // deliveries
+        var holderId = await pending.Locator("td").Nth(1).TextContentAsync();
+        Assert.Contains(holderId!, await group.Locator("table.members").TextContentAsync() ?? string.Empty, StringComparison.Ordinal);
+
+        await holder.AckAsync(task);
+        await Expect(group.Locator("table.pending tbody tr")).ToHaveCountAsync(0);
+        await Expect(group.Locator("table.members tbody tr")).ToHaveCountAsync(2);
+    }
+
+    [Fact]
+    public async Task The_timeline_shows_the_size_of_each_push()
+    {
+        var key = await relay.CreateKeyAsync();
+        var page = await SignedInPageAsync(key);
+        var channel = "sizes-" + Guid.NewGuid().ToString("N")[..6];
+        await OpenChannelAsync(page, channel);
+
+        using var client = relay.CreateClient(key);
+        await client.PushAsync(new string('x', 2048), channel: channel);
+        await client.PushAsync("tiny", channel: channel);
+        await client.PublishAsync(channel, "a message has no size");
+
+        await Expect(page.Locator("#timeline tr[data-seq='1'] td.size")).ToHaveTextAsync("2.0 KB");
+        await Expect(page.Locator("#timeline tr[data-seq='2'] td.size")).ToHaveTextAsync("4 B");
+        await Expect(page.Locator("#timeline tr[data-seq='3'] td.size")).ToHaveTextAsync(string.Empty);
+    }
+
+    [Fact]
+    public async Task The_bridges_view_shows_each_bridge_s_last_announced_status_live_and_a_silent_one_as_stale()
+    {
+        var key = await relay.CreateKeyAsync();
+        using var client = relay.CreateClient(key);
+
+        // Announced before the page opened: the page replays the channel's retained announcements.
+        await AnnounceAsync(client, "host-a/main:0.0", "started", heartbeatSeconds: 30);
+        var page = await SignedInPageAsync(key);
+        var a = page.Locator("#bridges tr[data-bridge='host-a/main:0.0']");
+        await Expect(a.Locator("td.status")).ToHaveTextAsync("started");
+        await Expect(a).ToContainTextAsync("(tmux main)"); // host-a/main:0.0
+        await Expect(a).ToContainTextAsync("agent-tasks → agent-done");
+
+        // Live: the same bridge takes a task, then finishes it.
+        await AnnounceAsync(client, "host-a/main:0.0", "working", heartbeatSeconds: 30, task: "t-1");
+        await Expect(a.Locator("td.status")).ToHaveTextAsync("working on task t-1");
+        await AnnounceAsync(client, "host-a/main:0.0", "done", heartbeatSeconds: 30, lastTask: "t-1", lastResult: "done");
+        await Expect(a.Locator("td.status")).ToHaveTextAsync("idle");
+        await Expect(a).ToContainTextAsync("t-1: done");
+
+        // A bridge whose heartbeats stop goes stale; one that said it stopped shows stopped.
+        await AnnounceAsync(client, "host-b/exec-1", "started", heartbeatSeconds: 1);
+        await AnnounceAsync(client, "host-c/exec-2", "stopped", heartbeatSeconds: 1);
+        await Expect(page.Locator("#bridges tr[data-bridge='host-b/exec-1'] td.status")).ToHaveTextAsync("stale: no heartbeat");
+        await Expect(page.Locator("#bridges tr[data-bridge='host-c/exec-2'] td.status")).ToHaveTextAsync("stopped");
+        await Expect(page.Locator("#bridges tbody tr")).ToHaveCountAsync(3);
+        await Expect(a.Locator("td.status")).ToHaveTextAsync("idle");
     }
 
     [Fact]
@@ -166,9 +253,7 @@ public class ConsoleBrowserTests(ConsoleRelay relay) : IClassFixture<ConsoleRela
         var before = relay.Requests.Count;
         var page = await SignedInPageAsync(key, "/v1/console");
         var channel = "v1-" + Guid.NewGuid().ToString("N")[..6];
-        await page.FillAsync("#channel-name", channel);
-        await page.ClickAsync("#channel-form button[type=submit]");
-        await Expect(page.Locator("#channel-status")).ToHaveTextAsync($"live: {channel}");
+        await OpenChannelAsync(page, channel);
 
         var seen = relay.Requests.Skip(before).ToList();
         Assert.Contains("GET /v1/usage", seen);
@@ -177,6 +262,32 @@ public class ConsoleBrowserTests(ConsoleRelay relay) : IClassFixture<ConsoleRela
     }
 
     private static ILocatorAssertions Expect(ILocator locator) => Assertions.Expect(locator);
+
+    /// <summary>Opens the channel's live timeline and waits until it is live.</summary>
+    private static async Task OpenChannelAsync(IPage page, string channel)
+    {
+        await page.FillAsync("#channel-name", channel);
+        await page.ClickAsync("#channel-form button[type=submit]");
+        await Expect(page.Locator("#channel-status")).ToHaveTextAsync($"live: {channel}");
+    }
+
+    /// <summary>Publishes what a bridge announces (docs/protocol.md, "Bridge announcements").</summary>
+    private static Task AnnounceAsync(CtxRelay.ContextRelay client, string bridge, string status, int heartbeatSeconds, string? task = null, string? lastTask = null, string? lastResult = null)
+        => client.PublishAsync("contextrelay.bridges", $"bridge {bridge}: {status}", new Dictionary<string, object?>
+        {
+            ["kind"] = "contextrelay.bridge",
+            ["bridge"] = bridge,
+            ["host"] = bridge.Split('/')[0],
+            ["tmux_session"] = bridge.Contains(':', StringComparison.Ordinal) ? bridge.Split('/')[1].Split(':')[0] : null,
+            ["task_channel"] = "agent-tasks",
+            ["done_channel"] = "agent-done",
+            ["status"] = status,
+            ["task"] = task,
+            ["last_task"] = lastTask,
+            ["last_result"] = lastResult,
+            ["heartbeat_s"] = heartbeatSeconds,
+            ["time"] = DateTimeOffset.UtcNow.ToString("O"),
+        });
 
     private async Task<IPage> SignedInPageAsync(string key, string path = "/console")
     {

@@ -31,6 +31,27 @@ public abstract class ChannelProtocolTests(RelayFixture relay)
     }
 
     [Fact]
+    public async Task A_push_frame_carries_the_payload_size_live_in_history_and_to_the_sdk_and_a_message_frame_has_none()
+    {
+        var channel = NewChannel();
+        await using var socket = await ConnectAsync(channel);
+        using var http = Relay.CreateHttpClient();
+        var raw = await Http.PushRawAsync(http, new byte[12_345], $"?channel={channel}", contentType: "application/octet-stream");
+        Assert.Equal(HttpStatusCode.OK, raw.StatusCode);
+        await Http.PushJsonAsync(http, new { data = "héllo", channel }); // 6 bytes of UTF-8
+        await http.PostAsJsonAsync($"publish/{channel}", new { data = "no payload" });
+
+        Assert.Equal(12_345, (await ReceiveAsync(socket.Socket))["size"]!.GetValue<long>());
+        Assert.Equal(6, (await ReceiveAsync(socket.Socket))["size"]!.GetValue<long>());
+        Assert.False((await ReceiveAsync(socket.Socket)).ContainsKey("size"));
+
+        var history = JsonNode.Parse(await http.GetStringAsync($"channels/{channel}/history"))!["events"]!.AsArray();
+        Assert.Equal([12_345L, 6L, null], history.Select(e => e!["size"]?.GetValue<long>()));
+        using var client = Relay.CreateClient();
+        Assert.Equal([12_345L, 6L, null], (await client.GetHistoryAsync(channel)).Select(e => e.Size));
+    }
+
+    [Fact]
     public async Task A_publish_is_202_and_arrives_as_a_message_frame_and_seq_increases()
     {
         var channel = NewChannel();

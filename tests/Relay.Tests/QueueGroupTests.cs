@@ -202,6 +202,61 @@ public abstract class QueueGroupTests(RelayFixture relay)
         }
     }
 
+    [Fact]
+    public async Task The_groups_endpoint_lists_connected_members_and_a_pending_claim_until_it_is_acked()
+    {
+        using var client = Relay.CreateClient();
+        var channel = NewChannel();
+        var options = new SubscriptionOptions { Group = "crew", AckTimeout = TimeSpan.FromMinutes(5) };
+        var before = DateTimeOffset.UtcNow.AddSeconds(-5);
+        await using var a = await client.OpenSubscriptionAsync(channel, options);
+        var b = await client.OpenSubscriptionAsync(channel, options);
+        var group = await GroupWhenAsync(client, channel, g => g.Members.Count == 2, "both members to be listed");
+        Assert.Equal(("crew", 0L, 0L), (group.Name, group.Cursor, group.Backlog));
+        Assert.All(group.Members, m => Assert.InRange(m.ConnectedAt, before, DateTimeOffset.UtcNow));
+        Assert.All(group.Members, m => Assert.True(m.SeenUntil > DateTimeOffset.UtcNow));
+        Assert.Empty(group.Pending);
+
+        await client.PublishAsync(channel, "task");
+        using var stopWaiting = new CancellationTokenSource();
+        var toA = a.WaitForAsync(_ => true, stopWaiting.Token);
+        var toB = b.WaitForAsync(_ => true, stopWaiting.Token);
+        var first = await Wait.For(Task.WhenAny(toA, toB), "the task");
+        var (holder, delivered) = (first == toA ? a : b, await first);
+        await stopWaiting.CancelAsync();
+        group = await GroupWhenAsync(client, channel, g => g.Pending.Count == 1, "the claim to be pending");
+        var claim = group.Pending[0];
+        Assert.Equal((delivered.Seq, 1), (claim.Seq, claim.Deliveries));
+        Assert.Contains(claim.Member, group.Members.Select(m => m.Id));
+        Assert.InRange(claim.AckDeadline!.Value, DateTimeOffset.UtcNow.AddMinutes(4), DateTimeOffset.UtcNow.AddMinutes(6));
+        Assert.Equal((1L, 0L), (group.Cursor, group.Backlog));
+
+        await holder.AckAsync(delivered);
+        await GroupWhenAsync(client, channel, g => g.Pending.Count == 0, "the ack to clear the claim");
+
+        await b.DisposeAsync();
+        await GroupWhenAsync(client, channel, g => g.Members.Count == 1, "the member that left to go");
+    }
+
+    [Fact]
+    public async Task The_groups_endpoint_answers_an_empty_list_for_a_channel_without_groups_and_400_for_a_bad_name()
+    {
+        using var client = Relay.CreateClient();
+        Assert.Empty(await client.GetGroupsAsync(NewChannel()));
+        using var http = Relay.CreateHttpClient();
+        var problem = await Http.ReadProblemAsync(await http.GetAsync("channels/bad%20name/groups"), 400);
+        Assert.Contains("channel name", problem["detail"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    private static async Task<QueueGroupInfo> GroupWhenAsync(ContextRelay client, string channel, Func<QueueGroupInfo, bool> condition, string what)
+    {
+        QueueGroupInfo? found = null;
+        await Wait.Until(
+            async () => (found = (await client.GetGroupsAsync(channel)).SingleOrDefault()) is { } group && condition(group),
+            what);
+        return found!;
+    }
+
     private static string NewChannel() => "q-" + Guid.NewGuid().ToString("N")[..10];
 }
 

@@ -340,6 +340,28 @@ public sealed class ScaleOutTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Group_members_on_two_relays_are_listed_by_either_and_those_of_a_killed_relay_drop_out_by_themselves()
+    {
+        var (a, b) = await StartTwoRelaysAsync();
+        var channel = NewChannel();
+        var options = new SubscriptionOptions { Group = "pool" };
+        using var clientA = Client(a.BaseUrl);
+        using var clientB = Client(b.BaseUrl);
+        var onA = await clientA.OpenSubscriptionAsync(channel, options);
+        await using var onB = await clientB.OpenSubscriptionAsync(channel, options);
+        await Wait.Until(async () => (await clientB.GetGroupsAsync(channel)).SingleOrDefault()?.Members.Count == 2, "relay B to list both members");
+        await Wait.Until(async () => (await clientA.GetGroupsAsync(channel)).SingleOrDefault()?.Members.Count == 2, "relay A to list both members");
+
+        // Killed: relay A never says its member left; the member drops out once A stops refreshing it (30 s).
+        await a.KillAsync();
+        await onA.DisposeAsync();
+        var clock = Stopwatch.StartNew();
+        await Wait.Until(async () => (await clientB.GetGroupsAsync(channel)).Single().Members.Count == 1, "the dead relay's member to drop out", TimeSpan.FromSeconds(60));
+        output.WriteLine($"the dead relay's member dropped out after {clock.Elapsed.TotalSeconds:0.0} s");
+        Assert.InRange(clock.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(35));
+    }
+
+    [Fact]
     public async Task A_group_of_three_workers_on_two_relays_does_a_thousand_tasks_when_one_relay_is_killed_midway()
     {
         const int tasks = 1000;

@@ -27,6 +27,7 @@ public abstract class ScopedKeyTests(PlanFixture relay)
             () => writer.GetAsync($"peek/{id}"),
             () => writer.DeleteAsync($"pull/{id}"),
             () => writer.GetAsync("channels/jobs/history"),
+            () => writer.GetAsync("channels/jobs/groups"),
         })
         {
             var problem = await Http.ReadProblemAsync(await read(), 403);
@@ -52,6 +53,7 @@ public abstract class ScopedKeyTests(PlanFixture relay)
         Assert.Equal(HttpStatusCode.OK, (await research.GetAsync($"peek/{mine}")).StatusCode);
         Assert.Equal(HttpStatusCode.Accepted, (await research.PostAsJsonAsync("publish/notes", new { data = "n" })).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await research.GetAsync("channels/research-42/history")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await research.GetAsync("channels/research-42/groups")).StatusCode);
 
         var refusals = new Func<Task<HttpResponseMessage>>[]
         {
@@ -63,6 +65,7 @@ public abstract class ScopedKeyTests(PlanFixture relay)
             () => research.DeleteAsync($"pull/{elsewhere}"),
             () => research.PostAsJsonAsync("publish/ops", new { data = "x" }),
             () => research.GetAsync("channels/ops/history"),
+            () => research.GetAsync("channels/ops/groups"),
             () => research.PostAsJsonAsync("push", new { data = "x", channel = "research" }), // the pattern needs the dash
         };
         foreach (var refusal in refusals)

@@ -58,6 +58,34 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
+/** A queue group of a channel, as `groups()` reports it. */
+export interface QueueGroupInfo {
+  name: string;
+  /** The last seq the group has handed out for the first time. */
+  cursor: number;
+  /** Retained events after the cursor: waiting for a member to claim them. */
+  backlog: number;
+  /** The members connected now (to any relay sharing the store). */
+  members: QueueGroupMember[];
+  /** Events handed to a member and not acknowledged yet, oldest first. */
+  pending: PendingGroupClaim[];
+}
+
+/** A connected member of a queue group; the relay refreshes `seenUntil` while it stays. */
+export interface QueueGroupMember {
+  id: string;
+  connectedAt: Date;
+  seenUntil: Date;
+}
+
+/** An unacknowledged event: redelivered after `ackDeadline`, or at once when that is null (its member left). */
+export interface PendingGroupClaim {
+  seq: number;
+  member: string;
+  deliveries: number;
+  ackDeadline: Date | null;
+}
+
 export interface PublishOptions {
   metadata?: Record<string, unknown>;
   signal?: AbortSignal;
@@ -176,6 +204,29 @@ export class ContextRelay {
     }, options.signal);
     const answer = await readJsonObject(response);
     return typeof answer.seq === 'number' ? answer.seq : 0;
+  }
+
+  /** The channel's queue groups with their position, backlog, connected members and unacknowledged claims. */
+  async groups(channel: string, options: RequestOptions = {}): Promise<QueueGroupInfo[]> {
+    validateName(channel, 'channel');
+    const response = await this.#send(`channels/${encodeURIComponent(channel)}/groups`, {}, options.signal);
+    const answer = await readJsonObject(response);
+    return (Array.isArray(answer.groups) ? answer.groups : []).map((group: Record<string, unknown>) => ({
+      name: String(group.name),
+      cursor: Number(group.cursor) || 0,
+      backlog: Number(group.backlog) || 0,
+      members: (Array.isArray(group.members) ? group.members : []).map((m: Record<string, unknown>) => ({
+        id: String(m.id),
+        connectedAt: new Date(Number(m.connected_at)),
+        seenUntil: new Date(Number(m.seen_until)),
+      })),
+      pending: (Array.isArray(group.pending) ? group.pending : []).map((c: Record<string, unknown>) => ({
+        seq: Number(c.seq),
+        member: String(c.member),
+        deliveries: Number(c.deliveries) || 0,
+        ackDeadline: typeof c.ack_deadline === 'number' ? new Date(c.ack_deadline) : null,
+      })),
+    }));
   }
 
   /**

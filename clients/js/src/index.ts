@@ -1,5 +1,15 @@
 export { ContextRelay, DEFAULT_BASE_URL, parseAddress } from './client.js';
-export type { ContextRelayOptions, PayloadInfo, PublishOptions, PushOptions, PushResult, RequestOptions } from './client.js';
+export type {
+  ContextRelayOptions,
+  PayloadInfo,
+  PendingGroupClaim,
+  PublishOptions,
+  PushOptions,
+  PushResult,
+  QueueGroupInfo,
+  QueueGroupMember,
+  RequestOptions,
+} from './client.js';
 export { RelaySubscription, KEY_REVOKED_CLOSE_CODE, SUBPROTOCOL } from './subscription.js';
 export type { RelayEvent, SubscribeOptions } from './subscription.js';
 export {

@@ -41,6 +41,8 @@ export interface RelayEvent {
   url?: string;
   /** For a push: the payload id. */
   id?: string;
+  /** For a push: the payload's stored size in bytes (absent from relays or events that do not carry it). */
+  size?: number;
   /** For a message: its text. */
   data?: string;
   metadata: Record<string, unknown>;
@@ -383,6 +385,7 @@ export function parseEvent(text: string): RelayEvent | undefined {
   };
   if (typeof f.url === 'string') event.url = f.url;
   if (typeof f.id === 'string') event.id = f.id;
+  if (typeof f.size === 'number') event.size = f.size;
   if (typeof f.data === 'string') event.data = f.data;
   if (typeof f.group === 'string') event.group = f.group;
   return event;

@@ -132,6 +132,59 @@ test('a queue-group event not acked by a member that leaves is redelivered to an
   second.close();
 });
 
+test('groups() lists a group\'s connected members and a pending claim until it is acked', async () => {
+  const channel = 'listed';
+  assert.deepEqual(await client.groups(channel), []);
+  const before = Date.now() - 5_000;
+  const a = await client.openSubscription(channel, { group: 'crew', ackTimeout: 300 });
+  const b = await client.openSubscription(channel, { group: 'crew', ackTimeout: 300 });
+  let group;
+  const groupWhen = async (condition, what) => {
+    await eventually(async () => {
+      [group] = await client.groups(channel);
+      return group !== undefined && condition(group);
+    }, 10_000, what);
+    return group;
+  };
+  await groupWhen((g) => g.members.length === 2, 'both members to be listed');
+  assert.equal(group.name, 'crew');
+  assert.equal(group.backlog, 0);
+  for (const m of group.members) {
+    assert.ok(m.connectedAt.getTime() >= before && m.connectedAt.getTime() <= Date.now(), 'connectedAt');
+    assert.ok(m.seenUntil.getTime() > Date.now(), 'seenUntil');
+  }
+
+  const seq = await client.publish(channel, 'job');
+  const iterators = [a, b].map((s) => s[Symbol.asyncIterator]());
+  const nexts = iterators.map((it, i) => it.next().then((r) => ({ i, event: r.value })));
+  const { i, event } = await Promise.race(nexts);
+  assert.equal(event.seq, seq);
+  await groupWhen((g) => g.pending.length === 1, 'the claim to be pending');
+  const [claim] = group.pending;
+  assert.equal(claim.seq, seq);
+  assert.equal(claim.deliveries, 1);
+  assert.ok(group.members.some((m) => m.id === claim.member), 'the claim belongs to a listed member');
+  assert.ok(claim.ackDeadline.getTime() > Date.now() + 200_000, 'ack deadline about 300 s away');
+  assert.equal(group.cursor, seq);
+
+  assert.equal([a, b][i].ack(event), true);
+  await groupWhen((g) => g.pending.length === 0, 'the ack to clear the claim');
+  a.close();
+  b.close();
+  await groupWhen((g) => g.members.length === 0, 'the members to leave');
+});
+
+test('push events carry the payload size; messages do not', async () => {
+  const channel = 'sizes';
+  const subscription = await client.openSubscription(channel);
+  await client.push('héllo', { channel });
+  await client.publish(channel, 'no size');
+  const [push, message] = await take(subscription[Symbol.asyncIterator](), 2);
+  assert.equal(push.size, 6);
+  assert.equal(message.size, undefined);
+  subscription.close();
+});
+
 test('a handler that throws stops delivery and done rejects with its error', async () => {
   const seen = [];
   const subscription = await client.subscribe('throwing', (event) => {

@@ -37,4 +37,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 11, Level = LogLevel.Warning, Message = "Task {TaskId}: the outcome's transcript could not be pushed ({Reason}); the result carries the whole answer instead")]
     public static partial void TranscriptFailed(ILogger logger, string taskId, string reason);
+
+    [LoggerMessage(EventId = 12, Level = LogLevel.Warning, Message = "Announcing on '{Channel}' is off: {Reason}")]
+    public static partial void AnnouncingOff(ILogger logger, string channel, string reason);
+
+    [LoggerMessage(EventId = 13, Level = LogLevel.Warning, Message = "Announcing on '{Channel}' failed ({Reason}); the bridge goes on and tries again with the next status or heartbeat")]
+    public static partial void AnnounceFailed(ILogger logger, string channel, string reason);
 }

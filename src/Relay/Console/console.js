@@ -6,11 +6,16 @@ import { ContextRelay, RelayAuthError } from './sdk/index.js';
 const KEY_STORAGE = 'contextrelay.console.key';
 const SHOWN_BYTES = 256 * 1024;
 const TIMELINE_ROWS = 1000; // the oldest rows go beyond this (the channel itself retains its last 1,000 events)
+const GROUPS_REFRESH_MS = 3000; // and at once after each event of the open channel
+const BRIDGES_CHANNEL = 'contextrelay.bridges'; // where bridges announce themselves (docs/protocol.md)
+const BRIDGES_RENDER_MS = 2000; // re-judges staleness
+const MISSED_HEARTBEATS = 2.5; // a bridge unheard for this many heartbeat intervals is stale
 const relayBase = new URL('../', document.baseURI).href; // the relay's root, with /v1 or a path base if the page had one
 
 const $ = (id) => document.getElementById(id);
 let relay = null;
 let subscription = null;
+let groupsTimer = null;
 let downloadUrl = null;
 
 function element(tag, text, className) {
@@ -50,10 +55,12 @@ async function signIn(key) {
   $('sign-out').hidden = false;
   $('who').textContent = `workspace ${usage.workspace}`;
   showUsage(usage);
+  startBridges();
 }
 
 function signOut() {
   closeChannel();
+  stopBridges();
   sessionStorage.removeItem(KEY_STORAGE);
   relay = null;
   $('app').hidden = true;
@@ -120,6 +127,7 @@ function closeChannel() {
   subscription?.close();
   subscription = null;
   $('channel-close').disabled = true;
+  stopGroups();
 }
 
 function addEvent(ev) {
@@ -138,11 +146,13 @@ function addEvent(ev) {
     element('td', String(ev.seq)),
     element('td', ev.timestamp.toLocaleTimeString()),
     element('td', ev.type),
+    element('td', ev.size === undefined ? '' : formatBytes(ev.size), 'size'),
     element('td', Object.keys(ev.metadata).length ? JSON.stringify(ev.metadata) : ''),
     body);
   const rows = $('timeline').tBodies[0];
   rows.prepend(row);
   while (rows.rows.length > TIMELINE_ROWS) rows.lastElementChild.remove();
+  refreshGroupsSoon();
 }
 
 $('channel-form').addEventListener('submit', async (e) => {
@@ -157,6 +167,7 @@ $('channel-form').addEventListener('submit', async (e) => {
     const opened = await relay.subscribe(channel, addEvent, options);
     subscription = opened;
     $('channel-close').disabled = false;
+    startGroups(channel);
     $('channel-status').textContent = sinceText === '' ? `live: ${channel}` : `live: ${channel} (replayed after seq ${sinceText})`;
     opened.done.then(
       () => { if (subscription === opened) $('channel-status').textContent = `closed: ${channel}`; },
@@ -172,6 +183,162 @@ $('channel-close').addEventListener('click', () => {
   closeChannel();
   $('channel-status').textContent = 'closed';
 });
+
+// ---- queue groups --------------------------------------------------------------------------------------------
+
+let groupsChannel = null;
+let groupsLoading = null;
+let groupsAgain = false;
+
+function startGroups(channel) {
+  groupsChannel = channel;
+  $('groups-refresh').disabled = false;
+  $('groups-status').textContent = `queue groups of '${channel}'`;
+  refreshGroupsSoon();
+  groupsTimer = setInterval(refreshGroupsSoon, GROUPS_REFRESH_MS);
+}
+
+function stopGroups() {
+  clearInterval(groupsTimer);
+  groupsTimer = null;
+  groupsChannel = null;
+  $('groups-refresh').disabled = true;
+  $('groups').replaceChildren();
+}
+
+/** One request at a time: asked again while one is under way, it runs once more when that one ends. */
+function refreshGroupsSoon() {
+  if (groupsChannel === null) return;
+  if (groupsLoading) {
+    groupsAgain = true;
+    return;
+  }
+  const channel = groupsChannel;
+  groupsLoading = relay.groups(channel)
+    .then((groups) => { if (channel === groupsChannel) showGroups(channel, groups); })
+    .catch((error) => { if (channel === groupsChannel) $('groups-status').textContent = describe(error); })
+    .finally(() => {
+      groupsLoading = null;
+      if (groupsAgain) {
+        groupsAgain = false;
+        refreshGroupsSoon();
+      }
+    });
+}
+
+function shortId(id) {
+  return id.length > 8 ? id.slice(0, 8) : id;
+}
+
+function table(className, headings, rows) {
+  const node = element('table', undefined, className);
+  const head = node.createTHead().insertRow();
+  for (const h of headings) head.append(element('th', h));
+  const body = node.createTBody();
+  for (const row of rows) body.append(row);
+  return node;
+}
+
+function showGroups(channel, groups) {
+  $('groups-status').textContent = groups.length === 0
+    ? `'${channel}' has no queue groups (members join with ?group=NAME).`
+    : `queue groups of '${channel}', ${new Date().toLocaleTimeString()}`;
+  $('groups').replaceChildren(...groups.map((group) => {
+    const box = element('article', undefined, 'group');
+    box.dataset.group = group.name;
+    const facts = element('dl');
+    fillList(facts, [
+      ['cursor', `seq ${group.cursor}`],
+      ['backlog', `${group.backlog} waiting`],
+      ['members', String(group.members.length)],
+      ['pending', String(group.pending.length)],
+    ]);
+    const members = group.members.map((m) => {
+      const row = element('tr');
+      row.dataset.member = m.id;
+      row.append(element('td', shortId(m.id)), element('td', m.connectedAt.toLocaleTimeString()));
+      return row;
+    });
+    const pending = group.pending.map((c) => {
+      const row = element('tr');
+      row.dataset.seq = String(c.seq);
+      row.append(
+        element('td', String(c.seq)),
+        element('td', shortId(c.member)),
+        element('td', String(c.deliveries)),
+        element('td', c.ackDeadline ? c.ackDeadline.toLocaleTimeString() : 'released: goes to the next member'));
+      return row;
+    });
+    box.append(
+      element('h3', group.name),
+      facts,
+      table('members', ['member', 'connected since'], members),
+      table('pending', ['seq', 'member', 'deliveries', 'ack deadline'], pending));
+    return box;
+  }));
+}
+
+$('groups-refresh').addEventListener('click', refreshGroupsSoon);
+
+// ---- bridges -------------------------------------------------------------------------------------------------
+
+const bridges = new Map(); // bridge id → { metadata, ts } of its last announcement
+let bridgesSubscription = null;
+let bridgesTimer = null;
+
+async function startBridges() {
+  stopBridges();
+  try {
+    // since 0: the retained announcements first (each bridge's last status), then live ones.
+    bridgesSubscription = await relay.subscribe(BRIDGES_CHANNEL, (ev) => {
+      const m = ev.metadata;
+      if (m.kind !== 'contextrelay.bridge' || typeof m.bridge !== 'string') return;
+      bridges.set(m.bridge, { metadata: m, ts: ev.ts });
+      renderBridges();
+    }, { since: 0 });
+    bridgesTimer = setInterval(renderBridges, BRIDGES_RENDER_MS);
+    renderBridges();
+  } catch (error) {
+    $('bridges-status').textContent = `Cannot read ${BRIDGES_CHANNEL}: ${describe(error)}`;
+  }
+}
+
+function stopBridges() {
+  bridgesSubscription?.close();
+  bridgesSubscription = null;
+  clearInterval(bridgesTimer);
+  bridgesTimer = null;
+  bridges.clear();
+  $('bridges').tBodies[0].replaceChildren();
+}
+
+function bridgeStatus(m, stale) {
+  if (m.status === 'stopped') return 'stopped';
+  if (stale) return 'stale: no heartbeat';
+  if (m.status === 'working') return `working on task ${m.task}`;
+  if (m.status === 'done') return 'idle';
+  return String(m.status);
+}
+
+function renderBridges() {
+  const now = Date.now();
+  const rows = [...bridges.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([id, { metadata: m, ts }]) => {
+    const stale = m.status !== 'stopped' && now - ts > MISSED_HEARTBEATS * (Number(m.heartbeat_s) || 60) * 1000;
+    const row = element('tr', undefined, stale ? 'stale' : m.status);
+    row.dataset.bridge = id;
+    row.append(
+      element('td', m.tmux_session ? `${id} (tmux ${m.tmux_session})` : id),
+      element('td', `${m.task_channel} → ${m.done_channel}`),
+      element('td', bridgeStatus(m, stale), 'status'),
+      element('td', m.last_task ? `${m.last_task}: ${m.last_result}` : '—'),
+      element('td', new Date(ts).toLocaleTimeString()));
+    return row;
+  });
+  $('bridges').tBodies[0].replaceChildren(...rows);
+  $('bridges-status').textContent = rows.length === 0
+    ? `No bridge has announced itself on ${BRIDGES_CHANNEL} lately.`
+    : `${rows.length} bridge${rows.length === 1 ? '' : 's'} heard on ${BRIDGES_CHANNEL}`;
+}
 
 // ---- payloads ------------------------------------------------------------------------------------------------
 

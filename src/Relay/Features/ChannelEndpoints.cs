@@ -23,7 +23,8 @@ internal static class Channels
 
     /// <summary>
     /// One event as a JSON frame. Push frames carry <c>url</c> and <c>ts</c> (what existing clients read),
-    /// plus type, channel, id, metadata and seq; message frames carry data instead of url and id.
+    /// plus type, channel, id, size (when stored with the event), metadata and seq; message frames carry
+    /// data instead of url, id and size.
     /// </summary>
     public static void WriteFrame(Utf8JsonWriter writer, ChannelEvent channelEvent, string? group = null, int deliveries = 0)
     {
@@ -34,6 +35,10 @@ internal static class Channels
         {
             writer.WriteString("id", channelEvent.PayloadId);
             writer.WriteString("url", channelEvent.Url);
+            if (channelEvent.Size is { } size)
+            {
+                writer.WriteNumber("size", size);
+            }
         }
         else
         {
@@ -67,6 +72,7 @@ internal static class ChannelEndpoints
             .Metered(Metering.Pushes);
         group.MapGet("/ws/{channel}", SubscribeAsync).RequireAuthorization(ApiKeyAuthentication.ReadPolicy);
         group.MapGet("/channels/{channel}/history", HistoryAsync).RequireAuthorization(ApiKeyAuthentication.ReadPolicy).Metered();
+        group.MapGet("/channels/{channel}/groups", QueueGroups.ListAsync).RequireAuthorization(ApiKeyAuthentication.ReadPolicy).Metered();
     }
 
     private static async Task<Results<Accepted<PublishAnswer>, ProblemHttpResult>> PublishAsync(
@@ -123,17 +129,18 @@ internal static class ChannelEndpoints
         return TypedResults.Accepted((string?)null, new PublishAnswer(channel, appended.Seq, appended.Timestamp.ToUnixTimeMilliseconds()));
     }
 
+    /// <summary>A problem (400, 403) when the channel name is malformed or out of the caller's key's channels; else null.</summary>
+    internal static ProblemHttpResult? RefuseChannel(string channel, Caller caller)
+        => !Channels.IsValidName(channel) ? Problems.BadRequest(Channels.NameRule)
+            : caller.ChannelRefusal(channel) is { } refusal ? Problems.Forbidden(refusal)
+            : null;
+
     private static async Task<IResult> HistoryAsync(string channel, long? since, int? limit, HttpContext http, IRelayStore store, CancellationToken cancellationToken)
     {
-        if (!Channels.IsValidName(channel))
-        {
-            return Problems.BadRequest(Channels.NameRule);
-        }
-
         var caller = Caller.From(http.User);
-        if (caller.ChannelRefusal(channel) is { } refusal)
+        if (RefuseChannel(channel, caller) is { } refused)
         {
-            return Problems.Forbidden(refusal);
+            return refused;
         }
 
         var events = await store.ReadEventsAsync(caller.Workspace, channel, since ?? 0, Math.Clamp(limit ?? 100, 1, 1000), cancellationToken).ConfigureAwait(false);

@@ -101,7 +101,7 @@ internal static class PayloadEndpoints
             ExpiresAt = now + request.Ttl,
         };
         var url = $"{Origin(http, relay)}/pull/{id}";
-        var pushEvent = request.Channel is null ? null : new NewChannelEvent(ChannelEventType.Push, request.MetadataJson, PayloadId: id, Url: url);
+        var pushEvent = request.Channel is null ? null : new NewChannelEvent(ChannelEventType.Push, request.MetadataJson, PayloadId: id, Url: url, Size: content.Length);
         await using (var bytes = content.OpenRead())
         {
             await store.SavePayloadAsync(record, bytes, pushEvent, cancellationToken).ConfigureAwait(false); // payload and event: both or neither

@@ -2,10 +2,12 @@ using System.Buffers;
 using System.Globalization;
 using System.Net.WebSockets;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using System.Threading.Channels;
 using CtxRelay.Relay.Auth;
 using CtxRelay.Relay.Internal;
 using CtxRelay.Relay.Storage;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace CtxRelay.Relay.Features;
 
@@ -21,6 +23,33 @@ namespace CtxRelay.Relay.Features;
 internal static class QueueGroups
 {
     private static readonly TimeSpan RedeliveryCheck = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>How often a relay tells the store that a member is still connected.</summary>
+    private static readonly TimeSpan MemberRefresh = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long a member stays listed without a refresh (its relay may have crashed).</summary>
+    private static readonly TimeSpan MemberSeenFor = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// <c>GET /channels/{channel}/groups</c>: the channel's queue groups with their cursor, backlog,
+    /// connected members (across every relay sharing the store) and unacknowledged claims.
+    /// </summary>
+    public static async Task<Results<Ok<GroupsAnswer>, ProblemHttpResult>> ListAsync(string channel, HttpContext http, IRelayStore store, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var caller = Caller.From(http.User);
+        if (ChannelEndpoints.RefuseChannel(channel, caller) is { } refused)
+        {
+            return refused;
+        }
+
+        var groups = await store.ListGroupsAsync(caller.Workspace, channel, clock.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        return TypedResults.Ok(new GroupsAnswer(channel, [.. groups.Select(g => new GroupAnswer(
+            g.Name,
+            g.Cursor,
+            g.Backlog,
+            [.. g.Members.Select(m => new GroupMemberAnswer(m.Id, m.ConnectedAt.ToUnixTimeMilliseconds(), m.Until.ToUnixTimeMilliseconds()))],
+            [.. g.Pending.Select(c => new PendingClaimAnswer(c.Seq, c.Member, c.Deliveries, c.Deadline?.ToUnixTimeMilliseconds()))]))]));
+    }
 
     public static async Task<IResult> ServeMemberAsync(
         HttpContext http,
@@ -62,10 +91,19 @@ internal static class QueueGroups
         var buffer = new ArrayBufferWriter<byte>();
         var clock = http.RequestServices.GetRequiredService<TimeProvider>();
         var telemetry = http.RequestServices.GetRequiredService<RelayTelemetry>();
+        var connectedAt = clock.GetUtcNow();
+        var nextRefresh = connectedAt;
         try
         {
             while (!closed.IsCancellationRequested)
             {
+                // Listed as connected while this relay keeps refreshing it (GET /channels/{channel}/groups).
+                if (clock.GetUtcNow() is var now && now >= nextRefresh)
+                {
+                    await store.SeeGroupMemberAsync(caller.Workspace, channel, group, member, connectedAt, now + MemberSeenFor, closed.Token).ConfigureAwait(false);
+                    nextRefresh = now + MemberRefresh;
+                }
+
                 while (Count(inFlight) < prefetch)
                 {
                     var claim = await store.ClaimGroupEventAsync(caller.Workspace, channel, group, member, clock.GetUtcNow(), ackTimeout, closed.Token).ConfigureAwait(false);
@@ -202,3 +240,27 @@ internal static class QueueGroups
         return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out value) && value >= min && value <= max;
     }
 }
+
+/// <summary>GET /channels/{channel}/groups.</summary>
+internal sealed record GroupsAnswer(
+    [property: JsonPropertyName("channel")] string Channel,
+    [property: JsonPropertyName("groups")] IReadOnlyList<GroupAnswer> Groups);
+
+/// <summary>One queue group: times are unix milliseconds, like an event's <c>ts</c>.</summary>
+internal sealed record GroupAnswer(
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("cursor")] long Cursor,
+    [property: JsonPropertyName("backlog")] long Backlog,
+    [property: JsonPropertyName("members")] IReadOnlyList<GroupMemberAnswer> Members,
+    [property: JsonPropertyName("pending")] IReadOnlyList<PendingClaimAnswer> Pending);
+
+internal sealed record GroupMemberAnswer(
+    [property: JsonPropertyName("id")] string Id,
+    [property: JsonPropertyName("connected_at")] long ConnectedAt,
+    [property: JsonPropertyName("seen_until")] long SeenUntil);
+
+internal sealed record PendingClaimAnswer(
+    [property: JsonPropertyName("seq")] long Seq,
+    [property: JsonPropertyName("member")] string Member,
+    [property: JsonPropertyName("deliveries")] int Deliveries,
+    [property: JsonPropertyName("ack_deadline")] long? AckDeadline);

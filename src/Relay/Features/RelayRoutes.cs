@@ -9,7 +9,7 @@ internal static class RelayRoutes
     public static readonly string[] All =
     [
         "POST /push", "GET /pull/{id}", "GET /peek/{id}", "DELETE /pull/{id}", "POST /publish/{channel}",
-        "GET /ws/{channel}", "GET /channels/{channel}/history", "GET /usage", "GET /console", "GET /healthz", "GET /readyz", "GET /",
+        "GET /ws/{channel}", "GET /channels/{channel}/history", "GET /channels/{channel}/groups", "GET /usage", "GET /console", "GET /healthz", "GET /readyz", "GET /",
     ];
 
     /// <summary>The configured path base as a <see cref="PathString"/> ("/relay"), or empty.</summary>

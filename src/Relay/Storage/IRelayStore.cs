@@ -73,8 +73,25 @@ internal interface IRelayStore : IAsyncDisposable
     /// <summary>Marks the member's claim of <paramref name="seq"/> done; false when it is not (or no longer) that member's.</summary>
     Task<bool> AckGroupEventAsync(string workspace, string channel, string group, string member, long seq, CancellationToken cancellationToken);
 
-    /// <summary>A member left: its unacknowledged claims become claimable by the others at once.</summary>
+    /// <summary>
+    /// A member left: its unacknowledged claims become claimable by the others at once, and it is no
+    /// longer listed as connected.
+    /// </summary>
     Task ReleaseGroupMemberAsync(string workspace, string channel, string group, string member, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Records that <paramref name="member"/> (connected since <paramref name="connectedAt"/>; a refresh keeps
+    /// the first time) is connected to the group until <paramref name="until"/>: a relay refreshes this while the member stays, so the
+    /// members of a relay that crashed drop out of <see cref="ListGroupsAsync"/> by themselves.
+    /// Creates the group (like <see cref="JoinGroupAsync"/> without since) when it does not exist.
+    /// </summary>
+    Task SeeGroupMemberAsync(string workspace, string channel, string group, string member, DateTimeOffset connectedAt, DateTimeOffset until, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The channel's queue groups, by name: cursor, backlog, the members seen until after
+    /// <paramref name="now"/> and the unacknowledged claims.
+    /// </summary>
+    Task<IReadOnlyList<GroupStatus>> ListGroupsAsync(string workspace, string channel, DateTimeOffset now, CancellationToken cancellationToken);
 
     // ---- keys -----------------------------------------------------------------------------------
 
@@ -185,8 +202,10 @@ internal enum ChannelEventType
     Message,
 }
 
-internal sealed record NewChannelEvent(ChannelEventType Type, string MetadataJson, string? PayloadId = null, string? Url = null, string? Data = null);
+/// <summary>An event to append; <paramref name="Size"/> is a push's payload size in bytes.</summary>
+internal sealed record NewChannelEvent(ChannelEventType Type, string MetadataJson, string? PayloadId = null, string? Url = null, string? Data = null, long? Size = null);
 
+/// <summary>A stored event; <paramref name="Size"/> is a push's payload size (null for messages and for events stored before sizes were kept).</summary>
 internal sealed record ChannelEvent(
     string Channel,
     long Seq,
@@ -195,10 +214,23 @@ internal sealed record ChannelEvent(
     string MetadataJson,
     string? PayloadId,
     string? Url,
-    string? Data);
+    string? Data,
+    long? Size = null);
 
 /// <summary>An event handed to one member of a queue group; <see cref="Deliveries"/> counts redeliveries too.</summary>
 internal sealed record GroupClaim(ChannelEvent Event, int Deliveries);
+
+/// <summary>
+/// A queue group as <see cref="IRelayStore.ListGroupsAsync"/> sees it: <see cref="Cursor"/> is the last seq
+/// handed out for the first time, <see cref="Backlog"/> the retained events after it (not claimed yet).
+/// </summary>
+internal sealed record GroupStatus(string Name, long Cursor, long Backlog, IReadOnlyList<GroupMemberStatus> Members, IReadOnlyList<PendingClaim> Pending);
+
+/// <summary>A member connected to a group (seen until <see cref="Until"/>).</summary>
+internal sealed record GroupMemberStatus(string Id, DateTimeOffset ConnectedAt, DateTimeOffset Until);
+
+/// <summary>An unacknowledged claim; <see cref="Deadline"/> is null when its member left (claimable at once).</summary>
+internal sealed record PendingClaim(long Seq, string Member, int Deliveries, DateTimeOffset? Deadline);
 
 /// <summary>How long channels keep their events for replay.</summary>
 internal sealed record ChannelRetention(int MaxEvents, TimeSpan MaxAge);

@@ -53,6 +53,12 @@ internal sealed class InstrumentedRelayStore(IRelayStore inner, RelayTelemetry t
     public Task ReleaseGroupMemberAsync(string workspace, string channel, string group, string member, CancellationToken cancellationToken)
         => Timed("release_group_member", () => inner.ReleaseGroupMemberAsync(workspace, channel, group, member, cancellationToken));
 
+    public Task SeeGroupMemberAsync(string workspace, string channel, string group, string member, DateTimeOffset connectedAt, DateTimeOffset until, CancellationToken cancellationToken)
+        => Timed("see_group_member", () => inner.SeeGroupMemberAsync(workspace, channel, group, member, connectedAt, until, cancellationToken));
+
+    public Task<IReadOnlyList<GroupStatus>> ListGroupsAsync(string workspace, string channel, DateTimeOffset now, CancellationToken cancellationToken)
+        => Timed("list_groups", () => inner.ListGroupsAsync(workspace, channel, now, cancellationToken));
+
     public Task CreateKeyAsync(ApiKeyRecord key, CancellationToken cancellationToken)
         => Timed("create_key", () => inner.CreateKeyAsync(key, cancellationToken));
 

@@ -257,6 +257,66 @@ public abstract class GroupContractTests : IAsyncLifetime
         Assert.Null(await Store.ClaimGroupEventAsync(otherWorkspace, channel, "g1", "m", Now, LongTimeout, default));
     }
 
+    [Fact]
+    public async Task Listing_shows_each_group_s_cursor_backlog_connected_members_and_pending_claims()
+    {
+        var channel = NewName("ch");
+        await AppendAsync(channel, 3);
+        await Store.JoinGroupAsync(Workspace, channel, "a", 0, default);
+        await Store.JoinGroupAsync(Workspace, channel, "b", null, default);
+        await Store.JoinGroupAsync(Workspace, NewName("ch"), "elsewhere", null, default);
+        var t0 = Now;
+        await Store.SeeGroupMemberAsync(Workspace, channel, "a", "m1", t0, t0.AddSeconds(30), default);
+        await Store.SeeGroupMemberAsync(Workspace, channel, "a", "m2", t0.AddSeconds(1), t0.AddSeconds(30), default);
+        Assert.Equal(1, (await ClaimAsync(channel, "a", "m1", t0, TimeSpan.FromMinutes(1)))?.Event.Seq);
+        Assert.Equal(2, (await ClaimAsync(channel, "a", "m2", t0, TimeSpan.FromMinutes(2)))?.Event.Seq);
+
+        var groups = await Store.ListGroupsAsync(Workspace, channel, t0, default);
+        Assert.Equal(["a", "b"], groups.Select(g => g.Name));
+        var a = groups[0];
+        Assert.Equal((2L, 1L), (a.Cursor, a.Backlog));
+        Assert.Equal([("m1", t0), ("m2", t0.AddSeconds(1))], a.Members.Select(m => (m.Id, m.ConnectedAt)));
+        Assert.All(a.Members, m => Assert.Equal(t0.AddSeconds(30), m.Until));
+        Assert.Equal([new PendingClaim(1, "m1", 1, t0.AddMinutes(1)), new PendingClaim(2, "m2", 1, t0.AddMinutes(2))], a.Pending);
+        Assert.Equal(("b", 3L, 0L), (groups[1].Name, groups[1].Cursor, groups[1].Backlog));
+        Assert.Empty(groups[1].Members);
+        Assert.Empty(groups[1].Pending);
+
+        // An ack clears its claim; a member that leaves is no longer listed and its claim waits, released (no deadline).
+        Assert.True(await Store.AckGroupEventAsync(Workspace, channel, "a", "m1", 1, default));
+        await Store.ReleaseGroupMemberAsync(Workspace, channel, "a", "m2", default);
+        await AppendAsync(channel, 1);
+        a = (await Store.ListGroupsAsync(Workspace, channel, t0, default))[0];
+        Assert.Equal((2L, 2L), (a.Cursor, a.Backlog));
+        Assert.Equal(["m1"], a.Members.Select(m => m.Id));
+        Assert.Equal([new PendingClaim(2, "m2", 1, null)], a.Pending);
+
+        // Groups belong to their channel and workspace.
+        Assert.Empty(await Store.ListGroupsAsync(NewName("ws"), channel, t0, default));
+        Assert.Empty(await Store.ListGroupsAsync(Workspace, NewName("ch"), t0, default));
+    }
+
+    [Fact]
+    public async Task A_member_not_seen_again_in_time_drops_out_and_a_refresh_keeps_its_first_connection_time()
+    {
+        var channel = NewName("ch");
+        await AppendAsync(channel, 2);
+        var t0 = Now;
+
+        // Seeing a member of a group nobody joined creates the group at the channel's end.
+        await Store.SeeGroupMemberAsync(Workspace, channel, "g", "m1", t0, t0.AddSeconds(10), default);
+        var group = Assert.Single(await Store.ListGroupsAsync(Workspace, channel, t0.AddSeconds(9), default));
+        Assert.Equal(("g", 2L, 0L, "m1"), (group.Name, group.Cursor, group.Backlog, Assert.Single(group.Members).Id));
+
+        // Its relay crashed: nobody refreshed it.
+        Assert.Empty(Assert.Single(await Store.ListGroupsAsync(Workspace, channel, t0.AddSeconds(10), default)).Members);
+
+        await Store.SeeGroupMemberAsync(Workspace, channel, "g", "m2", t0, t0.AddSeconds(10), default);
+        await Store.SeeGroupMemberAsync(Workspace, channel, "g", "m2", t0.AddSeconds(8), t0.AddSeconds(40), default);
+        var member = Assert.Single(Assert.Single(await Store.ListGroupsAsync(Workspace, channel, t0.AddSeconds(20), default)).Members);
+        Assert.Equal(new GroupMemberStatus("m2", t0, t0.AddSeconds(40)), member);
+    }
+
     // ---- helpers ----------------------------------------------------------------------------------
 
     protected static DateTimeOffset Now => DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
@@ -335,6 +395,7 @@ public sealed class RedisGroupContractTests(RedisServerFixture redis) : GroupCon
         await Store.JoinGroupAsync(Workspace, channel, "g", null, default);
         await AppendAsync(channel, 1);
         Assert.NotNull(await ClaimAsync(channel, "g", "m", Now));
+        await Store.SeeGroupMemberAsync(Workspace, channel, "g", "m", Now, Now.AddSeconds(30), default);
 
         await using var raw = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
         var server = raw.GetServer(raw.GetEndPoints()[0]);
@@ -344,7 +405,7 @@ public sealed class RedisGroupContractTests(RedisServerFixture redis) : GroupCon
             keys.Add(key);
         }
 
-        Assert.Equal(2, keys.Count); // the group hash and its claims
+        Assert.Equal(4, keys.Count); // the group hash, its claims, its members and the channel's group index
         foreach (var key in keys)
         {
             Assert.StartsWith($"{_prefix}ws:{{{Workspace}}}:", key.ToString(), StringComparison.Ordinal);
@@ -352,6 +413,28 @@ public sealed class RedisGroupContractTests(RedisServerFixture redis) : GroupCon
             Assert.NotNull(ttl);
             Assert.InRange(ttl.Value, TimeSpan.FromDays(6), TimeSpan.FromDays(8));
         }
+    }
+
+    [Fact]
+    public async Task A_forgotten_group_leaves_the_channel_s_index_when_the_groups_are_listed()
+    {
+        var channel = NewName("ch");
+        await Store.JoinGroupAsync(Workspace, channel, "kept", null, default);
+        await Store.JoinGroupAsync(Workspace, channel, "gone", null, default);
+        await using var raw = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
+        var database = raw.GetDatabase();
+        var workspace = $"{_prefix}ws:{{{Workspace}}}:";
+
+        // What the idle expiry does to a group nobody served: its keys go, the index entry stays behind.
+        await database.KeyDeleteAsync([$"{workspace}g:{channel}/gone", $"{workspace}gd:{channel}/gone", $"{workspace}gm:{channel}/gone"]);
+        Assert.Equal(2, await database.SetLengthAsync($"{workspace}gi:{channel}"));
+
+        Assert.Equal(["kept"], (await Store.ListGroupsAsync(Workspace, channel, Now, default)).Select(g => g.Name));
+        Assert.Equal(["kept"], (await database.SetMembersAsync($"{workspace}gi:{channel}")).Select(v => v.ToString()));
+
+        // A claim on the forgotten group creates it again, back in the index.
+        Assert.Null(await ClaimAsync(channel, "gone", "m", Now));
+        Assert.Equal(["gone", "kept"], (await Store.ListGroupsAsync(Workspace, channel, Now, default)).Select(g => g.Name));
     }
 
     [Fact]

@@ -332,6 +332,24 @@ public abstract class StoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Push_events_keep_their_payload_size_live_and_in_history_and_events_without_one_have_none()
+    {
+        var channel = NewName("ch");
+        var collector = new Collector(3);
+        await using var subscription = await Store.SubscribeAsync(Workspace, channel, collector.Add, default);
+        var record = NewRecord(channel, size: 5);
+
+        using var content = new MemoryStream("hello"u8.ToArray());
+        var saved = await Store.SavePayloadAsync(record, content, new NewChannelEvent(ChannelEventType.Push, "{}", PayloadId: record.Id, Url: "http://relay/pull/" + record.Id, Size: 5), default);
+        var appended = await Store.AppendEventAsync(Workspace, channel, new NewChannelEvent(ChannelEventType.Push, "{}", PayloadId: "p-2", Url: "http://relay/pull/p-2", Size: 3_000_000_000), default);
+        var message = await Store.AppendEventAsync(Workspace, channel, new NewChannelEvent(ChannelEventType.Message, "{}", Data: "no size"), default);
+
+        Assert.Equal([5L, 3_000_000_000L, null], new[] { saved?.Size, appended.Size, message.Size });
+        Assert.Equal([5L, 3_000_000_000L, null], (await collector.Completed.WaitAsync(TimeSpan.FromSeconds(10))).Select(e => e.Size));
+        Assert.Equal([5L, 3_000_000_000L, null], (await Store.ReadEventsAsync(Workspace, channel, 0, 10, default)).Select(e => e.Size));
+    }
+
+    [Fact]
     public async Task A_push_that_fails_midway_stores_neither_the_payload_nor_its_event()
     {
         var channel = NewName("ch");

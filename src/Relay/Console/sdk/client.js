@@ -123,6 +123,28 @@ export class ContextRelay {
         const answer = await readJsonObject(response);
         return typeof answer.seq === 'number' ? answer.seq : 0;
     }
+    /** The channel's queue groups with their position, backlog, connected members and unacknowledged claims. */
+    async groups(channel, options = {}) {
+        validateName(channel, 'channel');
+        const response = await this.#send(`channels/${encodeURIComponent(channel)}/groups`, {}, options.signal);
+        const answer = await readJsonObject(response);
+        return (Array.isArray(answer.groups) ? answer.groups : []).map((group) => ({
+            name: String(group.name),
+            cursor: Number(group.cursor) || 0,
+            backlog: Number(group.backlog) || 0,
+            members: (Array.isArray(group.members) ? group.members : []).map((m) => ({
+                id: String(m.id),
+                connectedAt: new Date(Number(m.connected_at)),
+                seenUntil: new Date(Number(m.seen_until)),
+            })),
+            pending: (Array.isArray(group.pending) ? group.pending : []).map((c) => ({
+                seq: Number(c.seq),
+                member: String(c.member),
+                deliveries: Number(c.deliveries) || 0,
+                ackDeadline: typeof c.ack_deadline === 'number' ? new Date(c.ack_deadline) : null,
+            })),
+        }));
+    }
     /**
      * Connects to a channel and resolves once the relay has registered the subscription, so nothing
      * published after that can be missed. Calls `handler` for each event, one at a time, in order. Reconnects

@@ -353,6 +353,8 @@ export function parseEvent(text) {
         event.url = f.url;
     if (typeof f.id === 'string')
         event.id = f.id;
+    if (typeof f.size === 'number')
+        event.size = f.size;
     if (typeof f.data === 'string')
         event.data = f.data;
     if (typeof f.group === 'string')

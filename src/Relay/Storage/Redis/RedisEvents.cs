@@ -22,6 +22,10 @@ internal static class RedisEvents
             WriteOptional(writer, "p", channelEvent.PayloadId);
             WriteOptional(writer, "u", channelEvent.Url);
             WriteOptional(writer, "d", channelEvent.Data);
+            if (channelEvent.Size is { } size)
+            {
+                writer.WriteNumber("s", size);
+            }
             writer.WriteEndObject();
         }
 
@@ -49,6 +53,7 @@ internal static class RedisEvents
         var type = ChannelEventType.Message;
         string metadata = "{}";
         string? payloadId = null, url = null, data = null;
+        long? size = null;
         try
         {
             var reader = new Utf8JsonReader(Encoding.UTF8.GetBytes(member, second + 1, member.Length - second - 1));
@@ -74,6 +79,9 @@ internal static class RedisEvents
                     case "d":
                         data = reader.GetString();
                         break;
+                    case "s":
+                        size = reader.GetInt64();
+                        break;
                     default:
                         reader.Skip();
                         break;
@@ -85,7 +93,7 @@ internal static class RedisEvents
             return false;
         }
 
-        channelEvent = new ChannelEvent(channel, seq, DateTimeOffset.FromUnixTimeMilliseconds(ts), type, metadata, payloadId, url, data);
+        channelEvent = new ChannelEvent(channel, seq, DateTimeOffset.FromUnixTimeMilliseconds(ts), type, metadata, payloadId, url, data, size);
         return true;
     }
 

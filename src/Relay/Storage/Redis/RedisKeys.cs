@@ -13,6 +13,7 @@ namespace CtxRelay.Relay.Storage.Redis;
 /// cr:ws:{W}:bytes           string usage counter: bytes of payloads not yet swept
 /// cr:ws:{W}:seq:&lt;channel&gt;   string last seq of the channel (never reset)
 /// cr:ws:{W}:ev:&lt;channel&gt;    zset   retained events, score = seq, member = "seq:ts:json"; also the pub/sub channel
+/// cr:ws:{W}:g:, gd:, gm:, gi:  queue groups (see RedisGroupScripts)
 /// cr:workspaces, cr:channels  sets   what SweepAsync walks ("W\nchannel" for channels)
 /// cr:keys:{k}:k:&lt;hash hex&gt;  hash   API key record
 /// cr:keys:{k}:ids           hash   key id → hash hex

@@ -541,7 +541,8 @@ internal sealed partial class RedisRelayStore : IRelayStore
         channelEvent.MetadataJson,
         channelEvent.PayloadId,
         channelEvent.Url,
-        channelEvent.Data);
+        channelEvent.Data,
+        channelEvent.Size);
 
     private async Task<IAsyncDisposable> SubscribeCoreAsync(string workspace, string channel, Func<ChannelEvent, ValueTask> onEvent, CancellationToken cancellationToken)
     {

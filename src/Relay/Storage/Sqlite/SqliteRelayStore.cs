@@ -91,6 +91,10 @@ internal sealed class SqliteRelayStore : IRelayStore
                 workspace TEXT NOT NULL, channel TEXT NOT NULL, grp TEXT NOT NULL, seq INTEGER NOT NULL,
                 member TEXT NOT NULL, deadline INTEGER NOT NULL, deliveries INTEGER NOT NULL,
                 PRIMARY KEY (workspace, channel, grp, seq));
+            CREATE TABLE IF NOT EXISTS group_members (
+                workspace TEXT NOT NULL, channel TEXT NOT NULL, grp TEXT NOT NULL, member TEXT NOT NULL,
+                connected_at INTEGER NOT NULL, until INTEGER NOT NULL,
+                PRIMARY KEY (workspace, channel, grp, member));
             CREATE TABLE IF NOT EXISTS workspaces (
                 name TEXT PRIMARY KEY, plan TEXT NOT NULL, revision INTEGER NOT NULL);
             """, cancellationToken).ConfigureAwait(false);
@@ -99,6 +103,7 @@ internal sealed class SqliteRelayStore : IRelayStore
         await AddColumnAsync(connection, "payloads", "shape", "INTEGER NOT NULL DEFAULT 0", cancellationToken).ConfigureAwait(false);
         await AddColumnAsync(connection, "api_keys", "channels", "TEXT NULL", cancellationToken).ConfigureAwait(false);
         await AddColumnAsync(connection, "api_keys", "expires_at", "INTEGER NULL", cancellationToken).ConfigureAwait(false);
+        await AddColumnAsync(connection, "events", "size", "INTEGER NULL", cancellationToken).ConfigureAwait(false);
         await _usage.InitializeAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -327,7 +332,9 @@ internal sealed class SqliteRelayStore : IRelayStore
             events.CommandText = """
                 DELETE FROM events WHERE ts <= $oldest;
                 DELETE FROM events WHERE seq <= (SELECT c.last_seq FROM channels c WHERE c.workspace = events.workspace AND c.channel = events.channel) - $max;
+                DELETE FROM group_members WHERE until <= $now;
                 """;
+            events.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
             events.Parameters.AddWithValue("$oldest", (now - retention.MaxAge).ToUnixTimeMilliseconds());
             events.Parameters.AddWithValue("$max", retention.MaxEvents);
             await events.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
@@ -350,8 +357,8 @@ internal sealed class SqliteRelayStore : IRelayStore
         var command = Prepared(connection, """
                 INSERT INTO channels (workspace, channel, last_seq) VALUES ($ws, $ch, 1)
                     ON CONFLICT (workspace, channel) DO UPDATE SET last_seq = last_seq + 1;
-                INSERT INTO events (workspace, channel, seq, ts, type, metadata, payload_id, url, data)
-                    SELECT $ws, $ch, last_seq, $ts, $type, $metadata, $pid, $url, $data FROM channels WHERE workspace = $ws AND channel = $ch;
+                INSERT INTO events (workspace, channel, seq, ts, type, metadata, payload_id, url, data, size)
+                    SELECT $ws, $ch, last_seq, $ts, $type, $metadata, $pid, $url, $data, $size FROM channels WHERE workspace = $ws AND channel = $ch;
                 SELECT last_seq FROM channels WHERE workspace = $ws AND channel = $ch;
                 """);
         var now = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
@@ -363,8 +370,9 @@ internal sealed class SqliteRelayStore : IRelayStore
         command.Parameters.AddWithValue("$pid", (object?)channelEvent.PayloadId ?? DBNull.Value);
         command.Parameters.AddWithValue("$url", (object?)channelEvent.Url ?? DBNull.Value);
         command.Parameters.AddWithValue("$data", (object?)channelEvent.Data ?? DBNull.Value);
+        command.Parameters.AddWithValue("$size", (object?)channelEvent.Size ?? DBNull.Value);
         var seq = Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
-        return new ChannelEvent(channel, seq, now, channelEvent.Type, channelEvent.MetadataJson, channelEvent.PayloadId, channelEvent.Url, channelEvent.Data);
+        return new ChannelEvent(channel, seq, now, channelEvent.Type, channelEvent.MetadataJson, channelEvent.PayloadId, channelEvent.Url, channelEvent.Data, channelEvent.Size);
     }
 
     public async Task<IReadOnlyList<ChannelEvent>> ReadEventsAsync(string workspace, string channel, long afterSeq, int limit, CancellationToken cancellationToken)
@@ -377,7 +385,7 @@ internal sealed class SqliteRelayStore : IRelayStore
     {
         await using var command = connection.CreateCommand();
         command.CommandText = """
-            SELECT seq, ts, type, metadata, payload_id, url, data FROM events
+            SELECT seq, ts, type, metadata, payload_id, url, data, size FROM events
             WHERE workspace = $ws AND channel = $ch AND seq > $after ORDER BY seq LIMIT $limit
             """;
         command.Parameters.AddWithValue("$ws", workspace);
@@ -396,7 +404,8 @@ internal sealed class SqliteRelayStore : IRelayStore
                 reader.GetString(3),
                 reader.IsDBNull(4) ? null : reader.GetString(4),
                 reader.IsDBNull(5) ? null : reader.GetString(5),
-                reader.IsDBNull(6) ? null : reader.GetString(6)));
+                reader.IsDBNull(6) ? null : reader.GetString(6),
+                reader.IsDBNull(7) ? null : reader.GetInt64(7)));
         }
 
         return events;
@@ -405,20 +414,24 @@ internal sealed class SqliteRelayStore : IRelayStore
     public Task<IAsyncDisposable> SubscribeAsync(string workspace, string channel, Func<ChannelEvent, ValueTask> onEvent, CancellationToken cancellationToken)
         => Task.FromResult(_fanout.Subscribe(workspace, channel, onEvent));
 
+    /// <summary>
+    /// Creates the group ($ws, $ch, $grp) unless it exists: after $since, or at the channel's end.
+    /// ("WHERE true" keeps SQLite from reading ON CONFLICT as a join constraint.)
+    /// </summary>
+    private const string EnsureGroupSql = """
+        INSERT INTO groups (workspace, channel, grp, cursor)
+        SELECT $ws, $ch, $grp, CASE WHEN $since IS NULL OR $since > c.last THEN c.last ELSE $since END
+        FROM (SELECT COALESCE((SELECT last_seq FROM channels WHERE workspace = $ws AND channel = $ch), 0) AS last) c
+        WHERE true
+        ON CONFLICT (workspace, channel, grp) DO NOTHING;
+        """;
+
     public async Task JoinGroupAsync(string workspace, string channel, string group, long? since, CancellationToken cancellationToken)
     {
         await WriteAsync(async connection =>
         {
             await using var command = connection.CreateCommand();
-
-            // ("WHERE true" keeps SQLite from reading ON CONFLICT as a join constraint.)
-            command.CommandText = """
-                INSERT INTO groups (workspace, channel, grp, cursor)
-                SELECT $ws, $ch, $grp, CASE WHEN $since IS NULL OR $since > c.last THEN c.last ELSE $since END
-                FROM (SELECT COALESCE((SELECT last_seq FROM channels WHERE workspace = $ws AND channel = $ch), 0) AS last) c
-                WHERE true
-                ON CONFLICT (workspace, channel, grp) DO NOTHING
-                """;
+            command.CommandText = EnsureGroupSql;
             AddGroupKey(command, workspace, channel, group);
             command.Parameters.AddWithValue("$since", since is { } from ? from : DBNull.Value);
             await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
@@ -512,12 +525,81 @@ internal sealed class SqliteRelayStore : IRelayStore
         await WriteAsync(async connection =>
         {
             await using var command = connection.CreateCommand();
-            command.CommandText = "UPDATE group_claims SET deadline = 0 WHERE workspace = $ws AND channel = $ch AND grp = $grp AND member = $member";
+            command.CommandText = """
+                UPDATE group_claims SET deadline = 0 WHERE workspace = $ws AND channel = $ch AND grp = $grp AND member = $member;
+                DELETE FROM group_members WHERE workspace = $ws AND channel = $ch AND grp = $grp AND member = $member;
+                """;
             AddGroupKey(command, workspace, channel, group);
             command.Parameters.AddWithValue("$member", member);
             await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }, cancellationToken).ConfigureAwait(false);
     }
+
+    public async Task SeeGroupMemberAsync(string workspace, string channel, string group, string member, DateTimeOffset connectedAt, DateTimeOffset until, CancellationToken cancellationToken)
+    {
+        await WriteAsync(async connection =>
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = EnsureGroupSql + """
+                INSERT INTO group_members (workspace, channel, grp, member, connected_at, until) VALUES ($ws, $ch, $grp, $member, $connected, $until)
+                ON CONFLICT (workspace, channel, grp, member) DO UPDATE SET until = excluded.until
+                """;
+            AddGroupKey(command, workspace, channel, group);
+            command.Parameters.AddWithValue("$since", DBNull.Value);
+            command.Parameters.AddWithValue("$member", member);
+            command.Parameters.AddWithValue("$connected", connectedAt.ToUnixTimeMilliseconds());
+            command.Parameters.AddWithValue("$until", until.ToUnixTimeMilliseconds());
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<GroupStatus>> ListGroupsAsync(string workspace, string channel, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var snapshot = connection.BeginTransaction(deferred: true); // one consistent read of the three tables
+        await using var command = connection.CreateCommand();
+        command.Transaction = snapshot;
+        command.CommandText = """
+            SELECT g.grp, g.cursor, (SELECT COUNT(*) FROM events e WHERE e.workspace = g.workspace AND e.channel = g.channel AND e.seq > g.cursor)
+            FROM groups g WHERE g.workspace = $ws AND g.channel = $ch ORDER BY g.grp;
+            SELECT grp, member, connected_at, until FROM group_members
+            WHERE workspace = $ws AND channel = $ch AND until > $now ORDER BY connected_at, member;
+            SELECT grp, seq, member, deliveries, deadline FROM group_claims WHERE workspace = $ws AND channel = $ch ORDER BY seq;
+            """;
+        command.Parameters.AddWithValue("$ws", workspace);
+        command.Parameters.AddWithValue("$ch", channel);
+        command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var groups = new List<(string Name, long Cursor, long Backlog)>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            groups.Add((reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2)));
+        }
+
+        var members = new List<(string Group, GroupMemberStatus Member)>();
+        await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            members.Add((reader.GetString(0), new GroupMemberStatus(reader.GetString(1), FromUnixMs(reader.GetInt64(2)), FromUnixMs(reader.GetInt64(3)))));
+        }
+
+        var claims = new List<(string Group, PendingClaim Claim)>();
+        await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var deadline = reader.GetInt64(4);
+            claims.Add((reader.GetString(0), new PendingClaim(reader.GetInt64(1), reader.GetString(2), reader.GetInt32(3), deadline == 0 ? null : FromUnixMs(deadline))));
+        }
+
+        return [.. groups.Select(g => new GroupStatus(
+            g.Name,
+            g.Cursor,
+            g.Backlog,
+            [.. members.Where(m => m.Group == g.Name).Select(m => m.Member)],
+            [.. claims.Where(c => c.Group == g.Name).Select(c => c.Claim)]))];
+    }
+
+    private static DateTimeOffset FromUnixMs(long milliseconds) => DateTimeOffset.FromUnixTimeMilliseconds(milliseconds);
 
     public async Task CreateKeyAsync(ApiKeyRecord key, CancellationToken cancellationToken)
     {

@@ -91,7 +91,7 @@ internal static class MemoryBench
     private static async Task PeakAsync(Rig rig, Report report, int rounds, string name, string measurement, string target, Func<HttpClient, Task> scenario, Func<HttpClient, Task>? before = null)
     {
         Log.Line($"{rig.Engine}: memory, {measurement}");
-        List<double> rises = [], baselines = [];
+        List<double> rises = [], baselines = [], fileBacked = [];
         for (var round = 0; round < rounds; round++)
         {
             await using var relay = await FreshAsync(rig, name);
@@ -103,9 +103,11 @@ internal static class MemoryBench
             }
 
             var baseline = ProcessMemory.Rss(relay.ProcessId);
+            var fileBaseline = ProcessMemory.FileBacked(relay.ProcessId);
             ProcessMemory.ResetPeak(relay.ProcessId);
             await scenario(http);
             rises.Add(ProcessMemory.Peak(relay.ProcessId) - baseline);
+            fileBacked.Add(ProcessMemory.FileBacked(relay.ProcessId) - fileBaseline);
             baselines.Add(baseline);
         }
 
@@ -114,7 +116,7 @@ internal static class MemoryBench
         report.Add(new Row(
             rig.Engine,
             $"relay peak RSS rise, {measurement}; median of {rises.Count} fresh relays",
-            $"{Format.MiB(rise)} = {Format.Times(multiple)} payload (range {Format.Times(rises.Min() / PayloadSize)}–{Format.Times(rises.Max() / PayloadSize)})",
+            $"{Format.MiB(rise)} = {Format.Times(multiple)} payload (range {Format.Times(rises.Min() / PayloadSize)}–{Format.Times(rises.Max() / PayloadSize)}; mapped files: {Format.MiB(Math.Max(0, Stats.Median(fileBacked)))} of it)",
             $"RSS before: {Format.MiB(Stats.Median(baselines))}",
             multiple,
             target,

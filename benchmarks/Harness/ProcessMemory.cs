@@ -9,6 +9,9 @@ internal static class ProcessMemory
 
     public static long Peak(int pid) => Read(pid, "VmHWM:");
 
+    /// <summary>The part of the RSS that is mapped files (e.g. the SQLite database read through mmap): page cache, not heap.</summary>
+    public static long FileBacked(int pid) => Read(pid, "RssFile:");
+
     /// <summary>Resets VmHWM to the current RSS (Linux ≥ 4.0: "5" into clear_refs), so a phase's peak is its own.</summary>
     public static void ResetPeak(int pid) => File.WriteAllText($"/proc/{pid}/clear_refs", "5");
 

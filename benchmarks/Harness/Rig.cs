@@ -53,7 +53,11 @@ internal sealed class Rig : IAsyncDisposable
     /// <summary>A fresh relay process of this engine: its own data folder (sqlite) or key prefix (redis).</summary>
     public Task<RelayProcess> StartRelayAsync(string name)
     {
-        var environment = new Dictionary<string, string> { ["Relay__SweepInterval"] = "01:00:00" };
+        var environment = new Dictionary<string, string>
+        {
+            ["Relay__SweepInterval"] = "01:00:00",
+            ["Relay__MaxWebSocketsPerKey"] = "20000", // the harness opens 10,000 subscribers with one key (default cap 1,000)
+        };
         if (Engine == "redis")
         {
             environment["Storage__Engine"] = "redis";

@@ -86,6 +86,13 @@ internal sealed class ApiKeyAuthentication(
             return Fail($"This API key expired at {expires:yyyy-MM-dd HH:mm} UTC. Ask the workspace owner for a new one.");
         }
 
+        return AuthenticateResult.Success(new AuthenticationTicket(grant.Principal, SchemeName));
+    }
+
+    /// <summary>The claims of a verified key (see <see cref="KeyGrant.Principal"/>).</summary>
+    internal static ClaimsPrincipal CreatePrincipal(KeyGrant grant)
+    {
+        var record = grant.Record;
         List<Claim> claims =
         [
             new Claim(ClaimTypes.NameIdentifier, record.Id),
@@ -104,7 +111,7 @@ internal sealed class ApiKeyAuthentication(
             claims.Add(new Claim(ExpiresClaim, expiry.ToString("O", System.Globalization.CultureInfo.InvariantCulture)));
         }
 
-        return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName)), SchemeName));
+        return new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName));
     }
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)

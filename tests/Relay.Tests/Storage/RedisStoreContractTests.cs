@@ -18,6 +18,31 @@ public sealed class RedisStoreContractTests(RedisServerFixture redis) : StoreCon
     private protected override Task<IRelayStore> CreateStoreAsync() => Task.FromResult<IRelayStore>(CreateRedisStore(redis.ConnectionString));
 
     [Fact]
+    public async Task The_record_script_refuses_a_payload_whose_chunk_is_missing_and_stores_nothing()
+    {
+        // A push sends its record right behind its chunk writes without waiting for their answers: if a chunk
+        // write failed, the record must not appear (a pull would find a record without its bytes).
+        using var connection = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
+        var database = connection.GetDatabase();
+        var keys = new RedisKeys(_prefix);
+        var id = Guid.NewGuid().ToString();
+        await database.StringSetAsync(keys.Chunk(Workspace, id, 0), "first of two chunks");
+        StackExchange.Redis.RedisKey[] recordKeys = [keys.Record(Workspace, id), keys.Expiries(Workspace), keys.Sizes(Workspace), keys.Bytes(Workspace)];
+        StackExchange.Redis.RedisValue[] values = [id, DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeMilliseconds(), 40, 2, keys.WorkspacePrefix(Workspace), "meta", "{}"];
+
+        var refused = await Assert.ThrowsAsync<StackExchange.Redis.RedisServerException>(() => database.ScriptEvaluateAsync(RedisScripts.SavePayload, recordKeys, values));
+        Assert.Contains("chunk 1", refused.Message, StringComparison.Ordinal);
+        Assert.False(await database.KeyExistsAsync(keys.Record(Workspace, id)));
+        Assert.Equal(0, await Store.GetStoredBytesAsync(Workspace, default));
+        Assert.Null(await Store.GetPayloadAsync(Workspace, id, Now, default));
+
+        // With both chunks there, the same call publishes the record.
+        await database.StringSetAsync(keys.Chunk(Workspace, id, 1), "second");
+        Assert.Equal(1, (long)await database.ScriptEvaluateAsync(RedisScripts.SavePayload, recordKeys, values));
+        Assert.True(await database.KeyExistsAsync(keys.Record(Workspace, id)));
+    }
+
+    [Fact]
     public async Task Redis_expires_a_payload_by_itself()
     {
         var record = await SaveAsync(RandomNumberGenerator.GetBytes(600_000), ttl: TimeSpan.FromSeconds(3));

@@ -280,6 +280,9 @@ internal sealed partial class RedisRelayStore : IRelayStore
         // SET has been answered, so the library has certainly written it out.
         var pending = new Queue<(Task Write, byte[] Buffer)>(WriteWindow);
         var chunks = 0;
+        Task<RedisResult>? saving = null;
+        Task<bool>? channelTracked = null;
+        Exception? chunkFailure = null;
         try
         {
             while (true)
@@ -300,40 +303,80 @@ internal sealed partial class RedisRelayStore : IRelayStore
                 }
             }
 
+            cancellationToken.ThrowIfCancellationRequested();
+
+            // The record last, pipelined behind the last chunks instead of after their answers (one round trip,
+            // and one fsync of an appendfsync-always Redis, less per push): Redis runs one connection's commands
+            // in order, and the script refuses to publish a record whose chunks are not all there.
+            saving = SaveRecordAsync(database, payload, chunks, channelEvent);
+            channelTracked = channelEvent is not null && payload.Channel is { } tracking
+                ? database.SetAddAsync(_keys.Channels, RedisKeys.ChannelEntry(workspace, tracking))
+                : null;
             while (pending.Count > 0)
             {
                 await CompleteOldestAsync(pending).ConfigureAwait(false);
             }
-
-            cancellationToken.ThrowIfCancellationRequested();
-            await tracked.ConfigureAwait(false);
+        }
+        catch (Exception ex) when (saving is not null)
+        {
+            chunkFailure = ex; // the record's answer says whether every chunk got there after all
         }
         catch
         {
-            // Buffers still in flight are left to the GC. Chunks already written expire by themselves;
-            // try to free them now.
-            if (chunks > 0)
+            ForgetChunks(database, _keys, workspace, id, chunks);
+            throw;
+        }
+
+        RedisResult saved;
+        try
+        {
+            saved = await saving.ConfigureAwait(false);
+        }
+        catch
+        {
+            // Buffers still in flight are left to the GC. Chunks already written expire by themselves; try to free them now.
+            ForgetChunks(database, _keys, workspace, id, chunks);
+            if (chunkFailure is not null)
             {
-                try
-                {
-                    var orphans = Enumerable.Range(0, chunks).Select(n => _keys.Chunk(workspace, id, n)).ToArray();
-                    _ = database.KeyDeleteAsync(orphans, CommandFlags.FireAndForget);
-                }
-                catch (Exception ex) when (IsUnavailable(ex))
-                {
-                }
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(chunkFailure); // the cause, not "a chunk is missing"
             }
 
             throw;
         }
 
-        // The record last: from here on the payload is visible, complete.
-        var values = new List<RedisValue>(24)
+        // Saved: the script saw every chunk, so a chunk write that reported a failure (a timeout, say) got there.
+        await tracked.ConfigureAwait(false);
+        if (channelTracked is null || channelEvent is null || payload.Channel is not { } channel)
+        {
+            return null;
+        }
+
+        await channelTracked.ConfigureAwait(false);
+        return ToEvent(channel, channelEvent, (RedisResult[])saved!);
+
+        static async Task CompleteOldestAsync(Queue<(Task Write, byte[] Buffer)> pending)
+        {
+            var (write, buffer) = pending.Peek();
+            await write.ConfigureAwait(false);
+            pending.Dequeue();
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>
+    /// Publishes a payload's record (and, on a channel, its push event) once its chunks are written or queued
+    /// ahead of it on the connection: <see cref="RedisScripts.SavePayload"/> fails without a record when a chunk is missing.
+    /// </summary>
+    private Task<RedisResult> SaveRecordAsync(IDatabase database, PayloadRecord payload, int chunks, NewChannelEvent? channelEvent)
+    {
+        var (workspace, id) = (payload.Workspace, payload.Id);
+        var values = new List<RedisValue>(25)
         {
             id,
             payload.ExpiresAt.ToUnixTimeMilliseconds(),
             payload.Size,
             chunks,
+            _keys.WorkspacePrefix(workspace),
             "meta", payload.MetadataJson,
             "type", payload.ContentType,
             "size", payload.Size,
@@ -353,27 +396,33 @@ internal sealed partial class RedisRelayStore : IRelayStore
         RedisKey[] recordKeys = [_keys.Record(workspace, id), _keys.Expiries(workspace), _keys.Sizes(workspace), _keys.Bytes(workspace)];
         if (channelEvent is null || payload.Channel is not { } channel)
         {
-            await database.ScriptEvaluateAsync(RedisScripts.SavePayload, recordKeys, [.. values]).ConfigureAwait(false);
-            return null;
+            return database.ScriptEvaluateAsync(RedisScripts.SavePayload, recordKeys, [.. values]);
         }
 
         // The record and its channel event in one script: both are stored, or neither.
         var retention = Volatile.Read(ref _retention);
-        values.InsertRange(4, [RedisEvents.EncodeBody(channelEvent), retention?.MaxEvents ?? 0, (long)(retention?.MaxAge.TotalMilliseconds ?? 0)]);
-        var channelTracked = database.SetAddAsync(_keys.Channels, RedisKeys.ChannelEntry(workspace, channel));
-        var result = (RedisResult[])(await database.ScriptEvaluateAsync(
+        values.InsertRange(5, [RedisEvents.EncodeBody(channelEvent), retention?.MaxEvents ?? 0, (long)(retention?.MaxAge.TotalMilliseconds ?? 0)]);
+        return database.ScriptEvaluateAsync(
             RedisScripts.SavePayloadWithEvent,
             [.. recordKeys, _keys.Seq(workspace, channel), _keys.Events(workspace, channel)],
-            [.. values]).ConfigureAwait(false))!;
-        await channelTracked.ConfigureAwait(false);
-        return ToEvent(channel, channelEvent, result);
+            [.. values]);
+    }
 
-        static async Task CompleteOldestAsync(Queue<(Task Write, byte[] Buffer)> pending)
+    /// <summary>Frees the chunks of a payload that was not saved (they would expire by themselves anyway).</summary>
+    private static void ForgetChunks(IDatabase database, RedisKeys keys, string workspace, string id, int chunks)
+    {
+        if (chunks == 0)
         {
-            var (write, buffer) = pending.Peek();
-            await write.ConfigureAwait(false);
-            pending.Dequeue();
-            ArrayPool<byte>.Shared.Return(buffer);
+            return;
+        }
+
+        try
+        {
+            var orphans = Enumerable.Range(0, chunks).Select(n => keys.Chunk(workspace, id, n)).ToArray();
+            _ = database.KeyDeleteAsync(orphans, CommandFlags.FireAndForget);
+        }
+        catch (Exception ex) when (IsUnavailable(ex))
+        {
         }
     }
 

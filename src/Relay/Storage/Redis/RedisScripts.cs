@@ -39,23 +39,30 @@ internal static class RedisScripts
         """;
 
     /// <summary>
-    /// Publishes a payload whose chunks are already written: the record (with its native expiry), the
-    /// expiry index entry and the usage counter, in one step.
-    /// KEYS: record, expiry index, sizes, bytes. ARGV: id, expires (unix ms), size, chunks, field/value pairs….
+    /// Publishes a payload whose chunks were written before it (on the same connection, so Redis ran them
+    /// first): the record (with its native expiry), the expiry index entry and the usage counter, in one step.
+    /// Fails, storing nothing, when a chunk is missing (its write failed).
+    /// KEYS: record, expiry index, sizes, bytes. ARGV: id, expires (unix ms), size, chunks, workspace key prefix,
+    /// field/value pairs….
     /// </summary>
-    public static readonly string SavePayload = SaveRecord.Replace("{FIELDS}", "5", StringComparison.Ordinal) + "return 1\n";
+    public static readonly string SavePayload = SaveRecord.Replace("{FIELDS}", "6", StringComparison.Ordinal) + "return 1\n";
 
     /// <summary>
     /// <see cref="SavePayload"/> and <see cref="AppendEvent"/> of the payload's push event in one atomic step: a
     /// payload on a channel is never stored without its event, nor its event without it.
-    /// KEYS: record, expiry index, sizes, bytes, seq counter, events. ARGV: id, expires, size, chunks, event json,
-    /// max events, max age (ms), field/value pairs…. Returns {seq, ts}.
+    /// KEYS: record, expiry index, sizes, bytes, seq counter, events. ARGV: id, expires, size, chunks, workspace key
+    /// prefix, event json, max events, max age (ms), field/value pairs…. Returns {seq, ts}.
     /// </summary>
     public static readonly string SavePayloadWithEvent = TrimByAgeFunction
-        + SaveRecord.Replace("{FIELDS}", "8", StringComparison.Ordinal)
-        + AppendRecordAt(seqKey: 5, bodyArg: 5);
+        + SaveRecord.Replace("{FIELDS}", "9", StringComparison.Ordinal)
+        + AppendRecordAt(seqKey: 5, bodyArg: 6);
 
     private const string SaveRecord = """
+        for i = 0, tonumber(ARGV[4]) - 1 do
+          if redis.call('EXISTS', ARGV[5] .. 'c:' .. ARGV[1] .. ':' .. i) == 0 then
+            return redis.error_reply('ERR chunk ' .. i .. ' of payload ' .. ARGV[1] .. ' is missing: nothing was stored')
+          end
+        end
         local previous = redis.call('HGET', KEYS[3], ARGV[1])
         local delta = tonumber(ARGV[3])
         if previous then delta = delta - tonumber(string.match(previous, '^(%d+):')) end

@@ -144,6 +144,48 @@ public abstract class PlanTests(PlanFixture relay)
     }
 
     [Fact]
+    public async Task Bridge_announcements_do_not_use_up_monthly_pushes_and_the_announcement_channel_takes_nothing_else()
+    {
+        var (_, http) = await NewWorkspaceAsync("q5");
+        for (var i = 1; i <= 5; i++)
+        {
+            using var pushed = await http.PostAsJsonAsync("push", new { data = $"push {i}" });
+            Assert.True(pushed.IsSuccessStatusCode);
+        }
+
+        // The month's pushes are used up; a bridge's status and heartbeats still get through, uncounted.
+        for (var i = 0; i < 3; i++)
+        {
+            using var announced = await http.PostAsJsonAsync("publish/contextrelay.bridges", new
+            {
+                data = "bridge box/agents:0.0: started",
+                metadata = new { kind = "contextrelay.bridge", bridge = "box/agents:0.0", status = "started", heartbeat = i > 0 },
+            });
+            Assert.Equal(HttpStatusCode.Accepted, announced.StatusCode);
+        }
+
+        using (var other = await http.PostAsJsonAsync("publish/contextrelay.bridges", new { data = "free messages?", metadata = new { kind = "chat" } }))
+        {
+            Assert.Contains("bridge announcements only", (await Http.ReadProblemAsync(other, 400))["detail"]!.GetValue<string>(), StringComparison.Ordinal);
+        }
+
+        using (var large = await http.PostAsJsonAsync("publish/contextrelay.bridges", new { data = new string('x', 5000), metadata = new { kind = "contextrelay.bridge" } }))
+        {
+            await Http.ReadProblemAsync(large, 400);
+        }
+
+        using (var elsewhere = await http.PostAsJsonAsync("publish/ch-1", new { data = "a message elsewhere still counts", metadata = new { kind = "contextrelay.bridge" } }))
+        {
+            await Http.ReadProblemAsync(elsewhere, 429);
+        }
+
+        var usage = await http.GetFromJsonAsync<JsonObject>("usage");
+        Assert.Equal(5, usage!["pushes"]!["used"]!.GetValue<long>());
+        var history = await http.GetFromJsonAsync<JsonObject>("channels/contextrelay.bridges/history");
+        Assert.Equal(3, history!["events"]!.AsArray().Count);
+    }
+
+    [Fact]
     public async Task Pulls_count_only_when_a_payload_is_served_and_the_sdk_raises_a_quota_exception_naming_the_plan()
     {
         var (_, http) = await NewWorkspaceAsync("q5");

@@ -64,12 +64,22 @@ internal static class ChannelEndpoints
 {
     private const int ReplayPage = 500;
 
+    /// <summary>
+    /// The channel bridges announce themselves on (docs/protocol.md, "Bridge announcements"). Its messages
+    /// count against the plan's per-minute rate but not its monthly pushes (a bridge's heartbeat would use
+    /// up a small plan's month), so the relay accepts only small announcements there.
+    /// </summary>
+    internal const string BridgeAnnouncements = "contextrelay.bridges";
+
+    /// <summary>Data plus metadata of one bridge announcement, at most.</summary>
+    private const int MaxAnnouncementBytes = 4096;
+
     public static void MapChannels(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup(string.Empty).RequireAuthorization();
         group.MapPost("/publish/{channel}", PublishAsync)
             .RequireAuthorization(ApiKeyAuthentication.WritePolicy)
-            .Metered(Metering.Pushes);
+            .Metered(Metering.Pushes, uncounted: http => http.Request.RouteValues["channel"] is BridgeAnnouncements);
         group.MapGet("/ws/{channel}", SubscribeAsync).RequireAuthorization(ApiKeyAuthentication.ReadPolicy);
         group.MapGet("/channels/{channel}/history", HistoryAsync).RequireAuthorization(ApiKeyAuthentication.ReadPolicy).Metered();
         group.MapGet("/channels/{channel}/groups", QueueGroups.ListAsync).RequireAuthorization(ApiKeyAuthentication.ReadPolicy).Metered();
@@ -114,6 +124,12 @@ internal static class ChannelEndpoints
             metadata = root.TryGetProperty("metadata", out var m) && m.ValueKind != JsonValueKind.Null
                 ? PayloadEndpoints.NormalizeMetadata(m.GetRawText(), relay)
                 : "{}";
+            if (channel == BridgeAnnouncements
+                && (m.ValueKind != JsonValueKind.Object || !m.TryGetProperty("kind", out var kind) || !kind.ValueEquals("contextrelay.bridge")
+                    || System.Text.Encoding.UTF8.GetByteCount(data) + System.Text.Encoding.UTF8.GetByteCount(metadata) > MaxAnnouncementBytes))
+            {
+                return Problems.BadRequest($"'{BridgeAnnouncements}' carries bridge announcements only: metadata with \"kind\": \"contextrelay.bridge\", data and metadata at most {MaxAnnouncementBytes:N0} bytes (docs/protocol.md). Publish other messages to another channel.");
+            }
         }
         catch (JsonException)
         {

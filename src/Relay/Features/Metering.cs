@@ -237,13 +237,14 @@ internal static class MeteringEndpoints
     /// <summary>
     /// Meters the endpoint: one request against the plan's per-minute rate, and (for GET or POST) one
     /// <paramref name="meter"/> operation against its monthly quota, given back when the request fails.
+    /// Requests for which <paramref name="uncounted"/> answers true count against the rate only.
     /// </summary>
-    public static TBuilder Metered<TBuilder>(this TBuilder builder, string? meter = null)
+    public static TBuilder Metered<TBuilder>(this TBuilder builder, string? meter = null, Func<HttpContext, bool>? uncounted = null)
         where TBuilder : IEndpointConventionBuilder
         => builder.AddEndpointFilter(async (context, next) =>
         {
             var http = context.HttpContext;
-            var counts = meter is not null && (HttpMethods.IsGet(http.Request.Method) || HttpMethods.IsPost(http.Request.Method)) ? meter : null;
+            var counts = meter is not null && (HttpMethods.IsGet(http.Request.Method) || HttpMethods.IsPost(http.Request.Method)) && uncounted?.Invoke(http) != true ? meter : null;
             var metering = http.RequestServices.GetRequiredService<Metering>();
             var ticket = await metering.ConsumeAsync(Caller.From(http.User), counts, http.RequestAborted).ConfigureAwait(false);
             ticket.WriteHeaders(http.Response);

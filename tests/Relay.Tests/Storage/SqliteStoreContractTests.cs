@@ -46,6 +46,102 @@ public sealed class SqliteStoreContractTests : StoreContractTests
     }
 
     [Fact]
+    public async Task Payloads_up_to_4_KiB_are_kept_in_their_row_larger_ones_in_chunks_and_all_read_back_whole()
+    {
+        const int inline = SqliteRelayStore.InlineBytes;
+        var saved = new List<(PayloadRecord Record, byte[] Data)>();
+        foreach (var size in new[] { 0, 1, inline - 1, inline, inline + 1, (64 * 1024) + 1, SqliteRelayStore.ChunkSize + 1 })
+        {
+            var data = System.Security.Cryptography.RandomNumberGenerator.GetBytes(size);
+            saved.Add((await SaveAsync(data), data));
+        }
+
+        await using (var connection = new SqliteConnection($"Data Source={Sqlite.DatabasePath}"))
+        {
+            await connection.OpenAsync();
+            foreach (var (record, _) in saved)
+            {
+                await using var command = connection.CreateCommand();
+                command.CommandText = "SELECT p.data IS NOT NULL, (SELECT COUNT(*) FROM chunks c WHERE c.payload_id = p.id) FROM payloads p WHERE p.id = $id";
+                command.Parameters.AddWithValue("$id", record.Id);
+                await using var reader = await command.ExecuteReaderAsync();
+                Assert.True(await reader.ReadAsync());
+                var chunks = record.Size <= inline ? 0 : (record.Size + SqliteRelayStore.ChunkSize - 1) / SqliteRelayStore.ChunkSize;
+                Assert.Equal((record.Size, record.Size <= inline, chunks), (record.Size, reader.GetBoolean(0), reader.GetInt64(1)));
+            }
+        }
+
+        // A second store on the folder has nothing in memory: every read comes from the database.
+        await using var restarted = new SqliteRelayStore(Path.GetDirectoryName(Sqlite.DatabasePath)!);
+        foreach (var (record, data) in saved)
+        {
+            await using var content = await restarted.OpenPayloadAsync(Workspace, record.Id, Now, default);
+            Assert.Equal(record, content!.Record);
+            Assert.Equal(data, await ReadInSmallPiecesAsync(content.Content, 1_000));
+        }
+
+        Assert.True(await restarted.DeletePayloadAsync(Workspace, saved[2].Record.Id, default));
+        Assert.Null(await restarted.OpenPayloadAsync(Workspace, saved[2].Record.Id, Now, default));
+    }
+
+    [Fact]
+    public async Task A_data_folder_from_before_small_payloads_lived_in_their_row_is_upgraded_in_place_and_reads_back()
+    {
+        using var folder = new TemporaryDirectory("old-store");
+        var old = Guid.NewGuid().ToString();
+        await using (var connection = new SqliteConnection($"Data Source={Path.Combine(folder.Path, "relay.db")};Pooling=False"))
+        {
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+
+            // The schema of those data folders: no data column, every payload's bytes in chunks.
+            command.CommandText = """
+                PRAGMA journal_mode = WAL;
+                CREATE TABLE payloads (
+                    id TEXT PRIMARY KEY, workspace TEXT NOT NULL, channel TEXT NULL, metadata TEXT NOT NULL,
+                    content_type TEXT NOT NULL, size INTEGER NOT NULL, etag TEXT NOT NULL, encrypted INTEGER NOT NULL,
+                    created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, shape INTEGER NOT NULL DEFAULT 0);
+                CREATE TABLE chunks (payload_id TEXT NOT NULL, idx INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (payload_id, idx));
+                INSERT INTO payloads VALUES ($id, $ws, NULL, '{"k":1}', 'text/plain', 5, 'etag', 0, $now, $expires, 0);
+                INSERT INTO chunks VALUES ($id, 0, X'68656C6C6F');
+                """;
+            command.Parameters.AddWithValue("$id", old);
+            command.Parameters.AddWithValue("$ws", Workspace);
+            command.Parameters.AddWithValue("$now", Now.ToUnixTimeMilliseconds());
+            command.Parameters.AddWithValue("$expires", Now.AddHours(1).ToUnixTimeMilliseconds());
+            await command.ExecuteNonQueryAsync();
+        }
+
+        await using var store = new SqliteRelayStore(folder.Path);
+        await store.InitializeAsync(default);
+        var data = "new and small"u8.ToArray();
+        var record = new PayloadRecord
+        {
+            Workspace = Workspace,
+            Id = Guid.NewGuid().ToString(),
+            MetadataJson = "{}",
+            ContentType = "text/plain",
+            Size = data.Length,
+            ETag = "e",
+            CreatedAt = Now,
+            ExpiresAt = Now.AddHours(1),
+        };
+        await store.SavePayloadAsync(record, new MemoryStream(data), channelEvent: null, default);
+
+        await using var restarted = new SqliteRelayStore(folder.Path);
+        await using (var content = await restarted.OpenPayloadAsync(Workspace, old, Now, default))
+        {
+            Assert.Equal("""{"k":1}""", content!.Record.MetadataJson);
+            Assert.Equal("hello"u8.ToArray(), await ReadAllAsync(content.Content));
+        }
+
+        await using (var content = await restarted.OpenPayloadAsync(Workspace, record.Id, Now, default))
+        {
+            Assert.Equal(data, await ReadAllAsync(content!.Content));
+        }
+    }
+
+    [Fact]
     public async Task A_large_payload_is_checkpointed_into_the_database_file_after_its_commit_and_reads_back_mapped()
     {
         var before = Sqlite.Checkpoints;

@@ -404,8 +404,15 @@ internal static class PayloadEndpoints
     private sealed record PushRequest(PayloadSpool Content, string? Channel, string MetadataJson, TimeSpan Ttl, bool Encrypted, string ContentType, EnvelopeShape Shape);
 
     /// <summary>
+    /// How much of a pulled payload is read before the socket is given it. 256 KiB: a 1 MiB pull then starts
+    /// sending after a quarter of its bytes instead of all of them (1 MiB pulls +4–28%, 25 MB +2–19% over
+    /// alternating runs against a 1 MiB flush; 64 and 128 KiB were no better).
+    /// </summary>
+    private const int FlushBytes = 256 * 1024;
+
+    /// <summary>
     /// Reads the payload straight into the response pipe's buffers (no intermediate buffer to copy from),
-    /// flushing every MiB so the socket sends while the next bytes are read.
+    /// flushing every <see cref="FlushBytes"/> so the socket sends while the next bytes are read.
     /// </summary>
     private static async Task CopyToBodyAsync(Stream content, System.IO.Pipelines.PipeWriter body, CancellationToken cancellationToken)
     {
@@ -421,7 +428,7 @@ internal static class PayloadEndpoints
 
             body.Advance(read);
             unflushed += read;
-            if (unflushed >= 1024 * 1024)
+            if (unflushed >= FlushBytes)
             {
                 unflushed = 0;
                 await body.FlushAsync(cancellationToken).ConfigureAwait(false);

@@ -278,10 +278,7 @@ public abstract class PlanTests(PlanFixture relay)
     {
         var (workspace, _) = await NewWorkspaceAsync("rpm3");
         var clients = relay.Clients(await relay.CreateKeyAsync(workspace));
-        if (DateTimeOffset.UtcNow.Second >= 55)
-        {
-            await Task.Delay(TimeSpan.FromSeconds(61 - DateTimeOffset.UtcNow.Second)); // keep all four in one minute
-        }
+        await Wait.ForRoomInThisMinute(TimeSpan.FromSeconds(5)); // keep all four in one minute
 
         for (var i = 0; i < 3; i++)
         {

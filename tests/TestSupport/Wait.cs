@@ -18,6 +18,19 @@ public static class Wait
         }
     }
 
+    /// <summary>
+    /// Per-minute rates count calendar minutes (UTC). A test whose requests must all fall in one minute calls
+    /// this first: when less than <paramref name="needed"/> is left of the current minute, it waits for the next.
+    /// </summary>
+    public static async Task ForRoomInThisMinute(TimeSpan needed)
+    {
+        var left = TimeSpan.FromMinutes(1) - TimeSpan.FromTicks(DateTimeOffset.UtcNow.Ticks % TimeSpan.TicksPerMinute);
+        if (left < needed)
+        {
+            await Task.Delay(left + TimeSpan.FromMilliseconds(100));
+        }
+    }
+
     /// <summary>Polls a condition (for state that has no event) until it holds or the deadline passes.</summary>
     public static async Task Until(Func<Task<bool>> condition, string what, TimeSpan? timeout = null)
     {

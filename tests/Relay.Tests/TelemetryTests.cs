@@ -68,7 +68,7 @@ public sealed partial class TelemetryTests
     [Fact]
     public async Task Storage_operations_are_spans_under_the_request_span()
     {
-        var spans = new List<Activity>();
+        var spans = new SpanCollection();
         using var data = new TemporaryDirectory("traces");
         await using var traced = await RelayServer.StartAsync(
             new Dictionary<string, string?> { ["Relay:DataDirectory"] = data.Path, ["Logging:LogLevel:Default"] = "Warning" },
@@ -84,7 +84,7 @@ public sealed partial class TelemetryTests
         await Wait.Until(
             () =>
             {
-                var all = Snapshot(spans);
+                var all = spans.Snapshot();
                 var ours = all.Where(p => Equals(p.GetTagItem("server.port"), traced.BaseUrl.Port)).Select(p => p.SpanId).ToHashSet();
                 save = all.FirstOrDefault(s => s.DisplayName == "store save_payload" && ours.Contains(s.ParentSpanId));
                 request = save is null ? null : all.First(p => p.SpanId == save.ParentSpanId);
@@ -95,12 +95,67 @@ public sealed partial class TelemetryTests
         Assert.Equal("sqlite", save!.GetTagItem("db.system"));
     }
 
-    private static List<Activity> Snapshot(List<Activity> spans)
+    /// <summary>
+    /// The exporter's destination: it adds from the threads that end spans (every relay of the test run, since
+    /// activity sources are process-wide) while the test reads, so both sides take one lock (a plain list
+    /// copied during an add threw "Destination array was not long enough").
+    /// </summary>
+    private sealed class SpanCollection : ICollection<Activity>
     {
-        lock (spans)
+        private readonly List<Activity> _spans = [];
+
+        public int Count
         {
-            return [.. spans];
+            get
+            {
+                lock (_spans)
+                {
+                    return _spans.Count;
+                }
+            }
         }
+
+        public bool IsReadOnly => false;
+
+        public void Add(Activity item)
+        {
+            lock (_spans)
+            {
+                _spans.Add(item);
+            }
+        }
+
+        public List<Activity> Snapshot()
+        {
+            lock (_spans)
+            {
+                return [.. _spans];
+            }
+        }
+
+        public void Clear()
+        {
+            lock (_spans)
+            {
+                _spans.Clear();
+            }
+        }
+
+        public bool Contains(Activity item) => Snapshot().Contains(item);
+
+        public void CopyTo(Activity[] array, int arrayIndex) => Snapshot().CopyTo(array, arrayIndex);
+
+        public bool Remove(Activity item)
+        {
+            lock (_spans)
+            {
+                return _spans.Remove(item);
+            }
+        }
+
+        public IEnumerator<Activity> GetEnumerator() => Snapshot().GetEnumerator();
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
     }
 
     private static async Task<string> ScrapeAsync(HttpClient http)

@@ -17,9 +17,9 @@ internal sealed class SqliteRelayStore : IRelayStore
 
     /// <summary>
     /// Payloads up to this size are stored in their record's row (<c>payloads.data</c>) instead of the chunks
-    /// table: a small push then writes one row instead of two rows and two index entries, and a batch of them
-    /// dirties about half as many pages (one WAL frame each, fsync'd at commit). Data folders written before
-    /// keep their small payloads in chunks; both are read.
+    /// table: a small push then writes one row instead of two rows and two index entries, so a batch of them
+    /// dirties fewer pages, each a WAL frame fsync'd at commit (7.8 -> 4.6 <c>pwrite</c> calls per push at 64
+    /// clients). Data folders written before keep their small payloads in chunks; both are read.
     /// </summary>
     internal const int InlineBytes = 4 * 1024;
 
@@ -282,7 +282,15 @@ internal sealed class SqliteRelayStore : IRelayStore
 
             var record = ReadRecord(reader, workspace, id);
             var owner = new Owner(reader, command, connection);
-            return new PayloadContent(record, new ChunkReaderStream(reader, RecordColumnCount, record.Size), owner);
+            if (!reader.IsDBNull(RecordColumnCount))
+            {
+                // Stored in its row (small): read now, and the connection goes back to the pool at once.
+                var bytes = reader.GetFieldValue<byte[]>(RecordColumnCount);
+                await owner.DisposeAsync().ConfigureAwait(false);
+                return new PayloadContent(record, new MemoryStream(bytes, writable: false));
+            }
+
+            return new PayloadContent(record, new ChunkReaderStream(reader, RecordColumnCount + 1, record.Size), owner);
         }
         catch
         {
@@ -1023,16 +1031,13 @@ internal sealed class SqliteRelayStore : IRelayStore
     }
 
     /// <summary>
-    /// Reads a payload as one stream: the bytes in its row, or else its chunk rows one after another, one chunk
-    /// in memory at a time. The reader is on the first row; the row's bytes are at <paramref name="inlineOrdinal"/>
-    /// (null when the payload is in chunks), the chunk right after it (null when there is none), then its rowid.
+    /// Reads the chunk rows one after another as one stream, one chunk in memory at a time. The reader is on the
+    /// first row; the chunk is at <paramref name="dataOrdinal"/> (null for an empty payload), its rowid next to it.
     /// </summary>
-    private sealed class ChunkReaderStream(SqliteDataReader reader, int inlineOrdinal, long length) : PayloadReadStream(length)
+    private sealed class ChunkReaderStream(SqliteDataReader reader, int dataOrdinal, long length) : PayloadReadStream(length)
     {
-        private readonly int _dataOrdinal = inlineOrdinal + 1;
         private Stream? _current;
         private bool _onRow = true;
-        private bool _done;
 
         public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
@@ -1042,26 +1047,18 @@ internal sealed class SqliteRelayStore : IRelayStore
             {
                 if (_current is null)
                 {
-                    if (_done || (!_onRow && !reader.Read()))
+                    if (!_onRow && !reader.Read())
                     {
                         return 0;
-                    }
-
-                    if (_onRow && !reader.IsDBNull(inlineOrdinal))
-                    {
-                        _current = reader.GetStream(inlineOrdinal);
-                        _done = true; // a payload in its row has no chunks
-                    }
-                    else if (reader.IsDBNull(_dataOrdinal))
-                    {
-                        return 0;
-                    }
-                    else
-                    {
-                        _current = reader.GetStream(_dataOrdinal);
                     }
 
                     _onRow = false;
+                    if (reader.IsDBNull(dataOrdinal))
+                    {
+                        return 0;
+                    }
+
+                    _current = reader.GetStream(dataOrdinal);
                 }
 
                 var read = _current.Read(buffer);

@@ -168,6 +168,16 @@ public abstract class StoreContractTests : IAsyncLifetime
         Assert.Equal(0, await Store.GetStoredBytesAsync(Workspace, default));
     }
 
+    [Fact]
+    public async Task A_payload_that_expired_before_it_arrived_is_saved_without_error_and_never_found()
+    {
+        // Long past: its chunks' own expiry (a grace after the payload's) is past too when they are written.
+        var expired = await SaveAsync(new byte[300_000], ttl: TimeSpan.FromHours(-1));
+        Assert.Null(await Store.GetPayloadAsync(Workspace, expired.Id, Now, default));
+        Assert.Null(await Store.OpenPayloadAsync(Workspace, expired.Id, Now, default));
+        Assert.Equal(0, await Store.GetStoredBytesAsync(Workspace, default));
+    }
+
     // ---- channel events ---------------------------------------------------------------------------
 
     [Fact]

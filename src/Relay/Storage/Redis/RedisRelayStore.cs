@@ -273,7 +273,9 @@ internal sealed partial class RedisRelayStore : IRelayStore
         var database = Database;
         var (workspace, id) = (payload.Workspace, payload.Id);
         var tracked = database.SetAddAsync(_keys.Workspaces, workspace);
-        var chunkExpiry = new Expiration(payload.ExpiresAt.UtcDateTime + ChunkGrace);
+        // Never earlier than a grace from now: a payload that expires on arrival must still find its chunks
+        // when the record script checks them (it then stores a record that is gone at once, as before).
+        var chunkExpiry = new Expiration((payload.ExpiresAt > DateTimeOffset.UtcNow ? payload.ExpiresAt : DateTimeOffset.UtcNow).UtcDateTime + ChunkGrace);
 
         // A few chunks in flight at a time: throughput of pipelining, while other commands of this relay
         // (and other clients of Redis) get their turn between chunks. A buffer is reused only after its

@@ -175,7 +175,8 @@ public static class RelayApp
             StoreFactory.Create(
                 sp.GetRequiredService<IOptions<StorageOptions>>().Value,
                 sp.GetRequiredService<IOptions<RelayOptions>>().Value,
-                sp.GetRequiredService<ILoggerFactory>()),
+                sp.GetRequiredService<ILoggerFactory>(),
+                serving: true),
             sp.GetRequiredService<RelayTelemetry>(),
             sp.GetRequiredService<StorageDescription>().Engine));
         AddTelemetry(services, configuration);

@@ -40,7 +40,16 @@ public sealed class RelayServer : IAsyncDisposable
 
             builder.WebHost.UseUrls(builder.Configuration[WebHostDefaults.ServerUrlsKey]!);
         });
-        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await app.DisposeAsync().ConfigureAwait(false); // what did start (the socket, the store's loops) stops again
+            throw;
+        }
+
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new RelayServer(app, new Uri(address));
     }

@@ -188,17 +188,43 @@ public sealed class ProcessTests : IDisposable
         {
             using var other = new TemporaryDirectory("second");
             var second = await RelayProcess.RunCliAsync("serve", "--urls", $"http://127.0.0.1:{busyPort}", "--data", other.Path);
-            Assert.Equal(1, second.ExitCode);
-            Assert.Contains("address already in use", second.StdErr, StringComparison.Ordinal);
-            Assert.Contains("--urls", second.StdErr, StringComparison.Ordinal);
-            Assert.Single(second.StdErr.Trim().Split('\n'));
-            Assert.DoesNotContain("   at ", second.StdOut + second.StdErr, StringComparison.Ordinal);
+            AssertOneLineError(second, "address already in use", "--urls");
         }
 
         var openToAll = await RelayProcess.RunCliAsync("serve", "--open", "--urls", $"http://0.0.0.0:{RelayProcess.FreePort()}", "--data", _folder.Path);
         Assert.Equal(1, openToAll.ExitCode);
         Assert.Contains("--open-allow-remote", openToAll.StdErr, StringComparison.Ordinal);
         Assert.Single(openToAll.StdErr.Trim().Split('\n'));
+    }
+
+    [Fact]
+    public async Task A_second_relay_on_a_served_data_folder_refuses_to_start_and_the_first_keeps_serving()
+    {
+        var first = await RelayProcess.StartAsync(_folder.Path, RelayProcess.FreePort(), _key);
+        string id;
+        await using (first)
+        {
+            using var http = Client(first);
+            id = (await Http.PushJsonAsync(http, new { data = "kept by the first relay" }))["id"]!.GetValue<string>();
+
+            // Two relays on one SQLite folder would each store correctly but deliver channel events only to their own subscribers.
+            var second = await RelayProcess.RunCliAsync("serve", "--urls", $"http://127.0.0.1:{RelayProcess.FreePort()}", "--data", _folder.Path);
+            AssertOneLineError(second, "in use by another relay", "--storage redis");
+
+            // The key commands open the folder beside the running relay, as before.
+            var keys = await RelayProcess.RunCliAsync("keys", "create", "--workspace", "beside", "--data", _folder.Path);
+            Assert.True(keys.ExitCode == 0, keys.StdErr);
+
+            // The first relay never noticed.
+            Assert.Equal("kept by the first relay", await http.GetStringAsync($"pull/{id}"));
+            await Http.PushJsonAsync(http, new { data = "still taking pushes" });
+
+            await first.KillAsync(); // kill -9: the operating system lets go of the folder's lock
+        }
+
+        await using var next = await RelayProcess.StartAsync(_folder.Path, RelayProcess.FreePort(), _key);
+        using var again = Client(next);
+        Assert.Equal("kept by the first relay", await again.GetStringAsync($"pull/{id}"));
     }
 
     [Fact]
@@ -248,6 +274,19 @@ public sealed class ProcessTests : IDisposable
     }
 
     public void Dispose() => _folder.Dispose();
+
+    /// <summary>Exit code 1 and one line on stderr that says each of <paramref name="expected"/>, no stack trace.</summary>
+    private static void AssertOneLineError((int ExitCode, string StdOut, string StdErr) run, params string[] expected)
+    {
+        Assert.Equal(1, run.ExitCode);
+        foreach (var text in expected)
+        {
+            Assert.Contains(text, run.StdErr, StringComparison.Ordinal);
+        }
+
+        Assert.Single(run.StdErr.Trim().Split('\n'));
+        Assert.DoesNotContain("   at ", run.StdOut + run.StdErr, StringComparison.Ordinal);
+    }
 
     private HttpClient Client(RelayProcess relay, string? key = null)
     {

@@ -5,10 +5,12 @@ namespace CtxRelay.Relay.Storage;
 /// <summary>Builds the configured engine: <c>Storage:Engine</c> = <c>sqlite</c> (default) or <c>redis</c>.</summary>
 internal static class StoreFactory
 {
-    public static IRelayStore Create(StorageOptions storage, RelayOptions relay, ILoggerFactory loggers)
+    /// <param name="serving">For a relay that serves requests: the embedded engine then holds its data folder
+    /// against a second relay (<see cref="DataFolderLock"/>). The key and usage commands work beside it.</param>
+    public static IRelayStore Create(StorageOptions storage, RelayOptions relay, ILoggerFactory loggers, bool serving = false)
         => storage.Engine.ToLowerInvariant() switch
         {
-            "sqlite" or "embedded" or "" => new SqliteRelayStore(relay.DataDirectory, storage.SqliteMaxBytes, loggers.CreateLogger<SqliteRelayStore>()),
+            "sqlite" or "embedded" or "" => new SqliteRelayStore(relay.DataDirectory, storage.SqliteMaxBytes, loggers.CreateLogger<SqliteRelayStore>(), exclusive: serving),
             "redis" => CreateRedis(storage, loggers),
             var other => throw new InvalidOperationException($"Unknown storage engine '{other}': set Storage:Engine to 'sqlite' or 'redis'."),
         };

@@ -43,10 +43,15 @@ internal sealed class SqliteRelayStore : IRelayStore
     private readonly WalCheckpointer _checkpointer;
 
     private readonly long? _maxBytes;
+    private readonly bool _exclusive;
+    private DataFolderLock? _folderLock;
 
-    public SqliteRelayStore(string dataDirectory, long? maxBytes = null, ILogger? logger = null)
+    /// <param name="exclusive">Take the data folder's lock at <see cref="InitializeAsync"/> (a serving relay; see <see cref="DataFolderLock"/>).</param>
+    public SqliteRelayStore(string dataDirectory, long? maxBytes = null, ILogger? logger = null, bool exclusive = false)
     {
         _maxBytes = maxBytes;
+        _exclusive = exclusive;
+        DataDirectory = dataDirectory;
         Directory.CreateDirectory(dataDirectory);
         DatabasePath = Path.Combine(dataDirectory, "relay.db");
         _usage = new SqliteUsageCounters(dataDirectory);
@@ -63,6 +68,8 @@ internal sealed class SqliteRelayStore : IRelayStore
 
     public string DatabasePath { get; }
 
+    public string DataDirectory { get; }
+
     /// <summary>Transactions the writer loop has committed (each one fsync), for tests of group commit.</summary>
     internal long Commits => Interlocked.Read(ref _commits);
 
@@ -71,6 +78,11 @@ internal sealed class SqliteRelayStore : IRelayStore
 
     public async Task InitializeAsync(CancellationToken cancellationToken)
     {
+        if (_exclusive)
+        {
+            _folderLock ??= DataFolderLock.Acquire(DataDirectory);
+        }
+
         await using var connection = await OpenAsync(cancellationToken, writer: true).ConfigureAwait(false);
         await ExecuteAsync(connection, """
             PRAGMA journal_mode = WAL;
@@ -756,6 +768,7 @@ internal sealed class SqliteRelayStore : IRelayStore
         await _usage.DisposeAsync().ConfigureAwait(false);
         _cache.Dispose();
         SqliteConnection.ClearAllPools();
+        _folderLock?.Dispose(); // last: the folder is free once nothing of this relay has it open
     }
 
     /// <summary>

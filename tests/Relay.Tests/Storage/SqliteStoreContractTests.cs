@@ -142,6 +142,103 @@ public sealed class SqliteStoreContractTests : StoreContractTests
     }
 
     [Fact]
+    public async Task A_data_folder_from_before_stored_bytes_were_counted_gets_its_counts_once_and_keeps_them()
+    {
+        using var folder = new TemporaryDirectory("uncounted");
+        var other = NewName("other");
+        var path = Path.Combine(folder.Path, "relay.db");
+        await using (var made = new SqliteRelayStore(folder.Path))
+        {
+            await made.InitializeAsync(default);
+        }
+
+        // Back to the schema of those folders: no counters, no triggers, the old workspace index; three payloads.
+        await using (var connection = new SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = """
+                DROP TRIGGER payloads_bytes_in; DROP TRIGGER payloads_bytes_out; DROP TABLE workspace_bytes;
+                DROP INDEX payloads_workspace_expiry; CREATE INDEX payloads_workspace ON payloads (workspace);
+                INSERT INTO payloads (id, workspace, metadata, content_type, size, etag, encrypted, created_at, expires_at, data)
+                VALUES ('a', $ws, '{}', 'text/plain', 1000, 'e', 0, $now, $live, X'00'),
+                       ('b', $ws, '{}', 'text/plain', 300, 'e', 0, $now, $expired, X'00'),
+                       ('c', $other, '{}', 'text/plain', 70, 'e', 0, $now, $live, X'00');
+                """;
+            command.Parameters.AddWithValue("$ws", Workspace);
+            command.Parameters.AddWithValue("$other", other);
+            command.Parameters.AddWithValue("$now", Now.ToUnixTimeMilliseconds());
+            command.Parameters.AddWithValue("$live", DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeMilliseconds());
+            command.Parameters.AddWithValue("$expired", DateTimeOffset.UtcNow.AddMinutes(-1).ToUnixTimeMilliseconds());
+            await command.ExecuteNonQueryAsync();
+        }
+
+        await using (var upgraded = new SqliteRelayStore(folder.Path))
+        {
+            await upgraded.InitializeAsync(default);
+            Assert.Equal(1000, await upgraded.GetStoredBytesAsync(Workspace, default)); // the expired one does not count
+            Assert.Equal(70, await upgraded.GetStoredBytesAsync(other, default));
+            var record = new PayloadRecord
+            {
+                Workspace = Workspace,
+                Id = Guid.NewGuid().ToString(),
+                MetadataJson = "{}",
+                ContentType = "text/plain",
+                Size = 5,
+                ETag = "e",
+                CreatedAt = Now,
+                ExpiresAt = DateTimeOffset.UtcNow.AddHours(1),
+            };
+            await upgraded.SavePayloadAsync(record, new MemoryStream("hello"u8.ToArray()), channelEvent: null, default);
+            Assert.True(await upgraded.DeletePayloadAsync(Workspace, "a", default));
+            Assert.Equal(5, await upgraded.GetStoredBytesAsync(Workspace, default));
+        }
+
+        // Counted once: starting again neither counts the payloads a second time nor loses them.
+        await using var again = new SqliteRelayStore(folder.Path);
+        await again.InitializeAsync(default);
+        Assert.Equal(5, await again.GetStoredBytesAsync(Workspace, default));
+        Assert.Equal(70, await again.GetStoredBytesAsync(other, default));
+        await again.SweepAsync(DateTimeOffset.UtcNow, KeepEverything, default); // the expired one goes, and its count with it
+        Assert.Equal(5, await again.GetStoredBytesAsync(Workspace, default));
+
+        await using var check = new SqliteConnection($"Data Source={path};Pooling=False");
+        await check.OpenAsync();
+        await using var indexes = check.CreateCommand();
+        indexes.CommandText = "SELECT group_concat(name) FROM (SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'payloads' AND name NOT LIKE 'sqlite_%' ORDER BY name)";
+        Assert.Equal("payloads_expiry,payloads_workspace_expiry", await indexes.ExecuteScalarAsync());
+    }
+
+    [Fact]
+    public async Task A_quota_check_reads_the_workspace_counter_and_the_expired_range_never_every_payload()
+    {
+        for (var i = 0; i < 50; i++)
+        {
+            await SaveAsync(new byte[100]);
+        }
+
+        await using var connection = new SqliteConnection($"Data Source={Sqlite.DatabasePath};Pooling=False");
+        await connection.OpenAsync();
+        await using var plan = connection.CreateCommand();
+        plan.CommandText = "EXPLAIN QUERY PLAN " + SqliteRelayStore.StoredBytesSql;
+        plan.Parameters.AddWithValue("$ws", Workspace);
+        plan.Parameters.AddWithValue("$now", Now.ToUnixTimeMilliseconds());
+        var steps = new List<string>();
+        await using (var reader = await plan.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                steps.Add(reader.GetString(3));
+            }
+        }
+
+        Assert.Contains(steps, s => s.StartsWith("SEARCH workspace_bytes", StringComparison.Ordinal));
+        Assert.Contains(steps, s => s.Contains("SEARCH payloads USING COVERING INDEX payloads_workspace_expiry (workspace=? AND expires_at<?)", StringComparison.Ordinal));
+        Assert.DoesNotContain(steps, s => s.StartsWith("SCAN payloads", StringComparison.Ordinal) || s.StartsWith("SCAN workspace_bytes", StringComparison.Ordinal));
+        Assert.Equal(5000, await Store.GetStoredBytesAsync(Workspace, default));
+    }
+
+    [Fact]
     public async Task A_large_payload_is_checkpointed_into_the_database_file_after_its_commit_and_reads_back_mapped()
     {
         var before = Sqlite.Checkpoints;

@@ -11,7 +11,7 @@ namespace CtxRelay.Relay.Tests;
 /// </summary>
 public abstract class StoreContractTests : IAsyncLifetime
 {
-    private static readonly ChannelRetention KeepEverything = new(1_000_000, TimeSpan.FromDays(365));
+    private protected static readonly ChannelRetention KeepEverything = new(1_000_000, TimeSpan.FromDays(365));
     private IRelayStore? _store;
 
     protected string Workspace { get; } = NewName("ws");

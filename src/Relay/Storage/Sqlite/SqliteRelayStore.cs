@@ -540,10 +540,12 @@ internal sealed class SqliteRelayStore : IRelayStore
             await using var claim = connection.CreateCommand();
 
             // A redelivery first (oldest expired claim), else the next event after the group's cursor.
-            // Claims whose event retention already removed are dropped: there is nothing left to deliver.
+            // Claims whose event retention already removed are dropped: there is nothing left to deliver. (One key
+            // lookup per expired claim: "seq NOT IN (SELECT seq FROM events …)" listed the channel's every event on
+            // each claim while any claim was pending — 40 ms with 300,000 events.)
             claim.CommandText = """
                 DELETE FROM group_claims WHERE workspace = $ws AND channel = $ch AND grp = $grp AND deadline <= $now
-                    AND seq NOT IN (SELECT seq FROM events WHERE workspace = $ws AND channel = $ch);
+                    AND NOT EXISTS (SELECT 1 FROM events e WHERE e.workspace = $ws AND e.channel = $ch AND e.seq = group_claims.seq);
                 UPDATE group_claims SET member = $member, deadline = $deadline, deliveries = deliveries + 1
                     WHERE workspace = $ws AND channel = $ch AND grp = $grp AND seq = (
                         SELECT MIN(seq) FROM group_claims WHERE workspace = $ws AND channel = $ch AND grp = $grp AND deadline <= $now)

@@ -26,6 +26,12 @@ internal sealed class Metering(IRelayStore store, IOptions<RelayOptions> options
 
     private readonly ConcurrentDictionary<UsageKey, long> _pending = new();
 
+    /// <summary>
+    /// Held by a flush from taking the pending counts until the store has them, and by a read: otherwise a read
+    /// in between found the flushed counts in neither place (a CI run saw an unlimited workspace's one push as 0).
+    /// </summary>
+    private readonly SemaphoreSlim _flushing = new(1, 1);
+
     public static string Month(DateTimeOffset now) => now.UtcDateTime.ToString("yyyy-MM", CultureInfo.InvariantCulture);
 
     public static (DateTimeOffset Start, DateTimeOffset End) MonthBounds(DateTimeOffset now)
@@ -114,15 +120,24 @@ internal sealed class Metering(IRelayStore store, IOptions<RelayOptions> options
     /// <summary>This month's counts of a workspace (or of all), including what this relay has not saved yet.</summary>
     public async Task<IReadOnlyList<KeyValuePair<UsageKey, long>>> ReadAsync(string period, string? workspace, CancellationToken cancellationToken)
     {
-        var rows = (await store.ReadUsageAsync(period, workspace, cancellationToken).ConfigureAwait(false))
-            .Where(r => r.Key.Meter != Requests)
-            .ToDictionary(r => r.Key, r => r.Value);
-        foreach (var (key, count) in _pending)
+        Dictionary<UsageKey, long> rows;
+        await _flushing.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
-            if (key.Period == period && (workspace is null || key.Workspace == workspace))
+            rows = (await store.ReadUsageAsync(period, workspace, cancellationToken).ConfigureAwait(false))
+                .Where(r => r.Key.Meter != Requests)
+                .ToDictionary(r => r.Key, r => r.Value);
+            foreach (var (key, count) in _pending)
             {
-                rows[key] = rows.GetValueOrDefault(key) + count;
+                if (key.Period == period && (workspace is null || key.Workspace == workspace))
+                {
+                    rows[key] = rows.GetValueOrDefault(key) + count;
+                }
             }
+        }
+        finally
+        {
+            _flushing.Release();
         }
 
         return [.. rows.OrderBy(r => r.Key.Workspace, StringComparer.Ordinal).ThenBy(r => r.Key.Meter, StringComparer.Ordinal)];
@@ -142,6 +157,19 @@ internal sealed class Metering(IRelayStore store, IOptions<RelayOptions> options
 
     /// <summary>Saves the unlimited counters gathered in memory; on failure they stay for the next try.</summary>
     internal async Task FlushAsync(CancellationToken cancellationToken)
+    {
+        await _flushing.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await FlushPendingAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _flushing.Release();
+        }
+    }
+
+    private async Task FlushPendingAsync(CancellationToken cancellationToken)
     {
         var batch = new List<KeyValuePair<UsageKey, long>>();
         foreach (var key in _pending.Keys)

@@ -51,7 +51,6 @@ internal sealed class SqliteRelayStore : IRelayStore
     {
         _maxBytes = maxBytes;
         _exclusive = exclusive;
-        DataDirectory = dataDirectory;
         Directory.CreateDirectory(dataDirectory);
         DatabasePath = Path.Combine(dataDirectory, "relay.db");
         _usage = new SqliteUsageCounters(dataDirectory);
@@ -68,8 +67,6 @@ internal sealed class SqliteRelayStore : IRelayStore
 
     public string DatabasePath { get; }
 
-    public string DataDirectory { get; }
-
     /// <summary>Transactions the writer loop has committed (each one fsync), for tests of group commit.</summary>
     internal long Commits => Interlocked.Read(ref _commits);
 
@@ -80,7 +77,7 @@ internal sealed class SqliteRelayStore : IRelayStore
     {
         if (_exclusive)
         {
-            _folderLock ??= DataFolderLock.Acquire(DataDirectory);
+            _folderLock ??= DataFolderLock.Acquire(Path.GetDirectoryName(DatabasePath)!);
         }
 
         await using var connection = await OpenAsync(cancellationToken, writer: true).ConfigureAwait(false);
@@ -143,9 +140,7 @@ internal sealed class SqliteRelayStore : IRelayStore
         await ExecuteAsync(connection, "BEGIN IMMEDIATE", cancellationToken).ConfigureAwait(false);
         try
         {
-            await using var exists = connection.CreateCommand();
-            exists.CommandText = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND name IN ('payloads_bytes_in', 'payloads_bytes_out')";
-            if (Convert.ToInt64(await exists.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture) < 2)
+            if (await CountAsync(connection, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND name IN ('payloads_bytes_in', 'payloads_bytes_out')", cancellationToken).ConfigureAwait(false) < 2)
             {
                 await ExecuteAsync(connection, """
                     DROP TRIGGER IF EXISTS payloads_bytes_in;
@@ -173,9 +168,7 @@ internal sealed class SqliteRelayStore : IRelayStore
 
     private static async Task AddColumnAsync(SqliteConnection connection, string table, string column, string definition, CancellationToken cancellationToken)
     {
-        await using var columns = connection.CreateCommand();
-        columns.CommandText = $"SELECT COUNT(*) FROM pragma_table_info('{table}') WHERE name = '{column}'";
-        if (Convert.ToInt64(await columns.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture) == 0)
+        if (await CountAsync(connection, $"SELECT COUNT(*) FROM pragma_table_info('{table}') WHERE name = '{column}'", cancellationToken).ConfigureAwait(false) == 0)
         {
             await ExecuteAsync(connection, $"ALTER TABLE {table} ADD COLUMN {column} {definition}", cancellationToken).ConfigureAwait(false);
         }
@@ -1029,6 +1022,13 @@ internal sealed class SqliteRelayStore : IRelayStore
         command.Parameters.AddWithValue("$ws", workspace);
         command.Parameters.AddWithValue("$ch", channel);
         command.Parameters.AddWithValue("$grp", group);
+    }
+
+    private static async Task<long> CountAsync(SqliteConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
     }
 
     private static async Task ExecuteAsync(SqliteConnection connection, string sql, CancellationToken cancellationToken)

@@ -239,6 +239,63 @@ public sealed class SqliteStoreContractTests : StoreContractTests
     }
 
     [Fact]
+    public async Task A_sweep_deletes_in_batches_and_a_write_queued_behind_it_commits_between_them()
+    {
+        const int Expired = 6 * SqliteRelayStore.SweepBatch;
+        await Task.WhenAll(Enumerable.Range(0, Expired).Select(i => SaveAsync([(byte)i], ttl: TimeSpan.FromMinutes(1))));
+        var sweepAt = Now.AddMinutes(2);
+
+        // A subscriber's callback runs on the writer right after the commit of the event, before the next
+        // transaction: what it counts is what that commit left.
+        var leftAtCommit = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var channel = NewName("ch");
+        await using var subscription = await Store.SubscribeAsync(Workspace, channel, async _ => leftAtCommit.TrySetResult(await CountExpiredAsync()), default);
+
+        var sweep = Store.SweepAsync(sweepAt, KeepEverything, default);
+        var message = Store.AppendEventAsync(Workspace, channel, new NewChannelEvent(ChannelEventType.Message, "{}", Data: "m"), default);
+        await Task.WhenAll(sweep, message);
+
+        Assert.True(await leftAtCommit.Task > 0, "the message committed only after the whole sweep: one transaction held the writer");
+        Assert.Equal(Expired, await sweep);
+        Assert.Equal(0, await CountExpiredAsync());
+
+        async Task<long> CountExpiredAsync()
+        {
+            await using var connection = new SqliteConnection($"Data Source={Sqlite.DatabasePath};Pooling=False");
+            await connection.OpenAsync();
+            await using var count = connection.CreateCommand();
+            count.CommandText = "SELECT COUNT(*) FROM payloads WHERE expires_at <= $at";
+            count.Parameters.AddWithValue("$at", sweepAt.ToUnixTimeMilliseconds());
+            return (long)(await count.ExecuteScalarAsync())!;
+        }
+    }
+
+    [Fact]
+    public async Task Retention_by_count_seeks_each_channel_by_key_instead_of_reading_every_event()
+    {
+        await AppendMessagesAsync(NewName("ch"), 3);
+
+        await using var connection = new SqliteConnection($"Data Source={Sqlite.DatabasePath};Pooling=False");
+        await connection.OpenAsync();
+        await using var plan = connection.CreateCommand();
+        plan.CommandText = "EXPLAIN QUERY PLAN " + SqliteRelayStore.EventsOverCountSql;
+        plan.Parameters.AddWithValue("$bound", 1000);
+        plan.Parameters.AddWithValue("$batch", SqliteRelayStore.SweepBatch);
+        var steps = new List<string>();
+        await using (var reader = await plan.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                steps.Add(reader.GetString(3));
+            }
+        }
+
+        Assert.Contains(steps, s => s.StartsWith("SCAN c", StringComparison.Ordinal));
+        Assert.Contains(steps, s => s.Contains("SEARCH e USING ", StringComparison.Ordinal) && s.Contains("(workspace=? AND channel=? AND seq<?)", StringComparison.Ordinal));
+        Assert.DoesNotContain(steps, s => s.StartsWith("SCAN e", StringComparison.Ordinal) || s.StartsWith("SCAN events", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_large_payload_is_checkpointed_into_the_database_file_after_its_commit_and_reads_back_mapped()
     {
         var before = Sqlite.Checkpoints;

@@ -125,6 +125,24 @@ public abstract class StoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_sweep_removes_thousands_of_expired_payloads_small_and_chunked_and_keeps_the_live_ones()
+    {
+        var expired = await Task.WhenAll(Enumerable.Range(0, 2_500).Select(i => SaveAsync(i % 500 == 0 ? new byte[100_000] : [(byte)i], ttl: TimeSpan.FromMinutes(1))));
+        var live = await SaveAsync(new byte[100_000], ttl: TimeSpan.FromHours(1));
+
+        Assert.Equal(2_500, await Store.SweepAsync(Now.AddMinutes(2), KeepEverything, default));
+
+        foreach (var gone in new[] { expired[0], expired[1], expired[^1] })
+        {
+            Assert.Null(await Store.GetPayloadAsync(Workspace, gone.Id, Now, default));
+        }
+
+        await using var content = await Store.OpenPayloadAsync(Workspace, live.Id, Now, default);
+        Assert.Equal(100_000, (await ReadAllAsync(content!.Content)).Length);
+        Assert.Equal(0, await Store.SweepAsync(Now.AddMinutes(2), KeepEverything, default));
+    }
+
+    [Fact]
     public async Task A_payload_is_invisible_to_other_workspaces()
     {
         var record = await SaveAsync([7, 7, 7]);
@@ -237,6 +255,26 @@ public abstract class StoreContractTests : IAsyncLifetime
         Assert.Equal([8L, 9L, 10L], (await Store.ReadEventsAsync(Workspace, channel, 0, 100, default)).Select(e => e.Seq));
         var next = await Store.AppendEventAsync(Workspace, channel, new NewChannelEvent(ChannelEventType.Message, "{}", Data: "m11"), default);
         Assert.Equal(11, next.Seq);
+    }
+
+    [Fact]
+    public async Task Retention_by_count_trims_every_channel_of_every_workspace_even_by_thousands()
+    {
+        string[] channels = [NewName("a"), NewName("b"), NewName("c")];
+        var other = NewName("other");
+        await Task.WhenAll(channels.SelectMany(channel => Enumerable.Range(0, 1_100).Select(_ =>
+            Store.AppendEventAsync(Workspace, channel, new NewChannelEvent(ChannelEventType.Message, "{}", Data: "m"), default))));
+        await Task.WhenAll(Enumerable.Range(0, 60).Select(_ =>
+            Store.AppendEventAsync(other, channels[0], new NewChannelEvent(ChannelEventType.Message, "{}", Data: "m"), default)));
+
+        await Store.SweepAsync(Now, new ChannelRetention(50, TimeSpan.FromDays(1)), default);
+
+        foreach (var channel in channels)
+        {
+            Assert.Equal(Enumerable.Range(1_051, 50).Select(seq => (long)seq), (await Store.ReadEventsAsync(Workspace, channel, 0, 2_000, default)).Select(e => e.Seq));
+        }
+
+        Assert.Equal(Enumerable.Range(11, 50).Select(seq => (long)seq), (await Store.ReadEventsAsync(other, channels[0], 0, 2_000, default)).Select(e => e.Seq));
     }
 
     [Fact]

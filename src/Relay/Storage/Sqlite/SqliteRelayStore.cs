@@ -403,34 +403,76 @@ internal sealed class SqliteRelayStore : IRelayStore
         return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
     }
 
+    /// <summary>
+    /// Deletes expired payloads and events past retention in writes of at most <see cref="SweepBatch"/> rows
+    /// each, so pushes queued meanwhile commit between them instead of waiting for the whole sweep (one
+    /// transaction for 100,000 expired payloads held every push for seconds). Retention by count seeks each
+    /// channel's oldest events through the primary key instead of visiting every event of every channel.
+    /// </summary>
     public async Task<int> SweepAsync(DateTimeOffset now, ChannelRetention retention, CancellationToken cancellationToken)
     {
-        var removed = await WriteAsync(async connection =>
-        {
-            await using var command = connection.CreateCommand();
-            command.CommandText = """
-                DELETE FROM chunks WHERE payload_id IN (SELECT id FROM payloads WHERE expires_at <= $now);
-                DELETE FROM payloads WHERE expires_at <= $now;
-                SELECT changes();
-                """;
-            command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
-            var count = Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
-
-            await using var events = connection.CreateCommand();
-            events.CommandText = """
-                DELETE FROM events WHERE ts <= $oldest;
-                DELETE FROM events WHERE seq <= (SELECT c.last_seq FROM channels c WHERE c.workspace = events.workspace AND c.channel = events.channel) - $max;
-                DELETE FROM group_members WHERE until <= $now;
-                """;
-            events.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
-            events.Parameters.AddWithValue("$oldest", (now - retention.MaxAge).ToUnixTimeMilliseconds());
-            events.Parameters.AddWithValue("$max", retention.MaxEvents);
-            await events.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            return count;
-        }, cancellationToken).ConfigureAwait(false);
+        var nowMs = now.ToUnixTimeMilliseconds();
+        var removed = await DeleteInBatchesAsync(ExpiredPayloadsSql, nowMs, cancellationToken).ConfigureAwait(false);
+        await DeleteInBatchesAsync(OldEventsSql, (now - retention.MaxAge).ToUnixTimeMilliseconds(), cancellationToken).ConfigureAwait(false);
+        await DeleteInBatchesAsync(EventsOverCountSql, retention.MaxEvents, cancellationToken).ConfigureAwait(false);
+        await DeleteInBatchesAsync(GoneMembersSql, nowMs, cancellationToken).ConfigureAwait(false);
         _cache.RemoveExpired(now);
         await _usage.SweepAsync(now, cancellationToken).ConfigureAwait(false);
         return removed;
+    }
+
+    /// <summary>Up to <c>$batch</c> payloads expired at <c>$bound</c> and their chunks (both statements pick the same rows: the order is total).</summary>
+    internal const string ExpiredPayloadsSql = """
+        DELETE FROM chunks WHERE payload_id IN (SELECT id FROM payloads WHERE expires_at <= $bound ORDER BY expires_at, rowid LIMIT $batch);
+        DELETE FROM payloads WHERE rowid IN (SELECT rowid FROM payloads WHERE expires_at <= $bound ORDER BY expires_at, rowid LIMIT $batch);
+        """;
+
+    /// <summary>Up to <c>$batch</c> events appended at or before <c>$bound</c>.</summary>
+    internal const string OldEventsSql = "DELETE FROM events WHERE rowid IN (SELECT rowid FROM events WHERE ts <= $bound LIMIT $batch);";
+
+    /// <summary>
+    /// Up to <c>$batch</c> events that are not among the <c>$bound</c> newest of their channel: channel by channel
+    /// (<c>CROSS JOIN</c> keeps that order), a range of the events' primary key, so a sweep reads the channels and
+    /// what it deletes, not every event.
+    /// </summary>
+    internal const string EventsOverCountSql = """
+        DELETE FROM events WHERE rowid IN (
+            SELECT e.rowid FROM channels c CROSS JOIN events e
+            WHERE e.workspace = c.workspace AND e.channel = c.channel AND e.seq <= c.last_seq - $bound
+            LIMIT $batch);
+        """;
+
+    /// <summary>Up to <c>$batch</c> queue-group members whose lease ended at <c>$bound</c>.</summary>
+    internal const string GoneMembersSql = "DELETE FROM group_members WHERE rowid IN (SELECT rowid FROM group_members WHERE until <= $bound LIMIT $batch);";
+
+    /// <summary>
+    /// The most rows one write of the sweep deletes. Pushes at one client while 160,000 expired payloads were
+    /// swept: p99 22 ms with 200 rows a write, 49–66 ms with 1,000, 730–860 ms (max 1.07 s) in one transaction.
+    /// </summary>
+    internal const int SweepBatch = 200;
+
+    /// <summary>
+    /// Runs <paramref name="sql"/>, whose last statement deletes up to <c>$batch</c> rows chosen by <c>$bound</c>
+    /// (a time in Unix milliseconds, or for retention by count the events each channel keeps), as separate writes until one deletes fewer;
+    /// returns the rows the last statements deleted.
+    /// </summary>
+    private async Task<int> DeleteInBatchesAsync(string sql, long bound, CancellationToken cancellationToken)
+    {
+        var total = 0;
+        int deleted;
+        do
+        {
+            deleted = await WriteAsync(async connection =>
+            {
+                var command = Prepared(connection, sql + " SELECT changes();");
+                command.Parameters.AddWithValue("$bound", bound);
+                command.Parameters.AddWithValue("$batch", SweepBatch);
+                return Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
+            }, cancellationToken).ConfigureAwait(false);
+            total += deleted;
+        }
+        while (deleted == SweepBatch);
+        return total;
     }
 
     public Task<ChannelEvent> AppendEventAsync(string workspace, string channel, NewChannelEvent channelEvent, CancellationToken cancellationToken)

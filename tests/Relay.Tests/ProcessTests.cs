@@ -288,6 +288,71 @@ public sealed class ProcessTests : IDisposable
         Assert.DoesNotContain("   at ", run.StdOut + run.StdErr, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task On_sigterm_every_subscriber_reads_1012_even_while_events_are_flowing_to_it()
+    {
+        // An event being sent when the relay closed the socket used to cancel the session at once, which
+        // aborted the socket before its close frame left: 17 to 28 of 50 such subscribers saw a reset.
+        await using var relay = await RelayProcess.StartAsync(_folder.Path, RelayProcess.FreePort(), _key);
+        var sockets = new List<System.Net.WebSockets.ClientWebSocket>();
+        var endings = new List<Task<string>>();
+        var received = 0;
+        for (var i = 0; i < 8; i++)
+        {
+            var socket = new System.Net.WebSockets.ClientWebSocket();
+            socket.Options.SetRequestHeader("Authorization", "Bearer " + _key);
+            await socket.ConnectAsync(new Uri(relay.BaseUrl.Replace("http://", "ws://", StringComparison.Ordinal) + "/ws/busy"), CancellationToken.None);
+            sockets.Add(socket);
+            endings.Add(Task.Run(async () =>
+            {
+                var buffer = new byte[64 * 1024];
+                try
+                {
+                    while (true)
+                    {
+                        var result = await socket.ReceiveAsync(buffer, CancellationToken.None);
+                        if (result.MessageType == System.Net.WebSockets.WebSocketMessageType.Close)
+                        {
+                            return $"close {(int)result.CloseStatus!}";
+                        }
+
+                        Interlocked.Increment(ref received);
+                    }
+                }
+                catch (System.Net.WebSockets.WebSocketException ex)
+                {
+                    return "reset: " + ex.Message;
+                }
+            }));
+        }
+
+        using var stopPublishing = new CancellationTokenSource();
+        using var http = Client(relay);
+        var message = new { data = new string('x', 2000) };
+        var publishers = Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
+        {
+            while (!stopPublishing.IsCancellationRequested)
+            {
+                try
+                {
+                    using var published = await http.PostAsJsonAsync("publish/busy", message);
+                }
+                catch (HttpRequestException)
+                {
+                    return; // the relay has stopped listening
+                }
+            }
+        })).ToList();
+        await Wait.Until(() => Task.FromResult(Volatile.Read(ref received) >= 200), "events to flow to the subscribers");
+
+        Assert.Equal(0, await relay.TerminateAsync(TimeSpan.FromSeconds(30)));
+        await stopPublishing.CancelAsync();
+        await Task.WhenAll(publishers);
+
+        Assert.All(await Task.WhenAll(endings).WaitAsync(TimeSpan.FromSeconds(10)), ending => Assert.Equal("close 1012", ending));
+        sockets.ForEach(s => s.Dispose());
+    }
+
     private HttpClient Client(RelayProcess relay, string? key = null)
     {
         var http = new HttpClient { BaseAddress = new Uri(relay.BaseUrl + "/") };

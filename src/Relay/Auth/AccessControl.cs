@@ -206,7 +206,7 @@ internal sealed class AccessControl : PeriodicService
             try
             {
                 // The client answers the close and the session ends by itself; a client that does not is cut off.
-                close.CancelAfter(TimeSpan.FromSeconds(2));
+                close.CancelAfter(Features.ChannelEndpoints.CloseAnswerWait);
             }
             catch (ObjectDisposedException)
             {

@@ -295,8 +295,7 @@ internal static class ChannelEndpoints
         }
         finally
         {
-            await closed.CancelAsync().ConfigureAwait(false);
-            await receiving.ConfigureAwait(false);
+            await StopReceivingAsync(socket, closed, receiving).ConfigureAwait(false);
             await outbox.StopAsync().ConfigureAwait(false);
             if (outbox.Overflowed)
             {
@@ -364,6 +363,29 @@ internal static class ChannelEndpoints
             KeepAliveTimeout = relay.KeepAliveInterval,
             SubProtocol = http.WebSockets.WebSocketRequestedProtocols.Contains(BrowserAuth.Protocol) ? BrowserAuth.Protocol : null,
         });
+
+    /// <summary>How long the relay waits for a client to answer its close frame before it cuts the connection.</summary>
+    internal static readonly TimeSpan CloseAnswerWait = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Ends a session's receive loop: at once, unless the relay has sent its close frame and waits for the
+    /// client's answer. Cancelling then aborts the socket, and a close frame still on its way out is lost: with
+    /// events flowing, 17 of 50 subscribers of a stopping relay saw a connection reset instead of 1012. The loop
+    /// gets until the answer, or <see cref="CloseAnswerWait"/>.
+    /// </summary>
+    internal static async Task StopReceivingAsync(WebSocket socket, CancellationTokenSource closed, Task receiving)
+    {
+        if (socket.State == WebSocketState.CloseSent)
+        {
+            closed.CancelAfter(CloseAnswerWait);
+        }
+        else
+        {
+            await closed.CancelAsync().ConfigureAwait(false);
+        }
+
+        await receiving.ConfigureAwait(false);
+    }
 
     /// <summary>Storage went away mid-session: close with 1011 so the client reconnects (and resumes).</summary>
     internal static Task CloseForStorageLossAsync(WebSocket socket)

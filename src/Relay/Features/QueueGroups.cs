@@ -149,8 +149,7 @@ internal static class QueueGroups
         }
         finally
         {
-            await closed.CancelAsync().ConfigureAwait(false);
-            await receiving.ConfigureAwait(false);
+            await ChannelEndpoints.StopReceivingAsync(socket, closed, receiving).ConfigureAwait(false);
             try
             {
                 await store.ReleaseGroupMemberAsync(caller.Workspace, channel, group, member, CancellationToken.None).ConfigureAwait(false);

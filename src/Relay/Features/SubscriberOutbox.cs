@@ -125,8 +125,13 @@ internal sealed class SubscriberOutbox(int capacity, CancellationTokenSource clo
         }
         catch (Exception ex) when (ex is OperationCanceledException or WebSocketException or ObjectDisposedException)
         {
-            // The client went away or the session is ending: the receive loop ends it.
-            await closed.CancelAsync().ConfigureAwait(false);
+            // The client went away: the session ends. If the relay has sent its close frame (stopping, key
+            // revoked), whoever sent it waits for the client's answer; cancelling here would abort the socket
+            // and could lose that frame (see ChannelEndpoints.StopReceivingAsync).
+            if (_socket?.State != WebSocketState.CloseSent)
+            {
+                await closed.CancelAsync().ConfigureAwait(false);
+            }
         }
     }
 }

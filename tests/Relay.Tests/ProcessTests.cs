@@ -1,4 +1,5 @@
 using System.Net.Http.Json;
+using System.Net.WebSockets;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using CtxRelay.Testing;
@@ -294,24 +295,23 @@ public sealed class ProcessTests : IDisposable
         // An event being sent when the relay closed the socket used to cancel the session at once, which
         // aborted the socket before its close frame left: 17 to 28 of 50 such subscribers saw a reset.
         await using var relay = await RelayProcess.StartAsync(_folder.Path, RelayProcess.FreePort(), _key);
-        var sockets = new List<System.Net.WebSockets.ClientWebSocket>();
         var endings = new List<Task<string>>();
         var received = 0;
         for (var i = 0; i < 8; i++)
         {
-            var socket = new System.Net.WebSockets.ClientWebSocket();
+            var socket = new ClientWebSocket();
             socket.Options.SetRequestHeader("Authorization", "Bearer " + _key);
             await socket.ConnectAsync(new Uri(relay.BaseUrl.Replace("http://", "ws://", StringComparison.Ordinal) + "/ws/busy"), CancellationToken.None);
-            sockets.Add(socket);
             endings.Add(Task.Run(async () =>
             {
+                using var owned = socket;
                 var buffer = new byte[64 * 1024];
                 try
                 {
                     while (true)
                     {
                         var result = await socket.ReceiveAsync(buffer, CancellationToken.None);
-                        if (result.MessageType == System.Net.WebSockets.WebSocketMessageType.Close)
+                        if (result.MessageType == WebSocketMessageType.Close)
                         {
                             return $"close {(int)result.CloseStatus!}";
                         }
@@ -319,7 +319,7 @@ public sealed class ProcessTests : IDisposable
                         Interlocked.Increment(ref received);
                     }
                 }
-                catch (System.Net.WebSockets.WebSocketException ex)
+                catch (WebSocketException ex)
                 {
                     return "reset: " + ex.Message;
                 }
@@ -350,7 +350,6 @@ public sealed class ProcessTests : IDisposable
         await Task.WhenAll(publishers);
 
         Assert.All(await Task.WhenAll(endings).WaitAsync(TimeSpan.FromSeconds(10)), ending => Assert.Equal("close 1012", ending));
-        sockets.ForEach(s => s.Dispose());
     }
 
     private HttpClient Client(RelayProcess relay, string? key = null)

@@ -368,22 +368,26 @@ internal static class ChannelEndpoints
     internal static readonly TimeSpan CloseAnswerWait = TimeSpan.FromSeconds(2);
 
     /// <summary>
-    /// Ends a session's receive loop: at once, unless the relay has sent its close frame and waits for the
-    /// client's answer. Cancelling then aborts the socket, and a close frame still on its way out is lost: with
-    /// events flowing, 17 of 50 subscribers of a stopping relay saw a connection reset instead of 1012. The loop
-    /// gets until the answer, or <see cref="CloseAnswerWait"/>.
+    /// Ends a session: at once, unless the relay has sent its close frame and waits for the client's answer.
+    /// Cancelling then aborts the socket, and a close frame still on its way out is lost: with events flowing,
+    /// 17 of 50 subscribers of a stopping relay saw a connection reset instead of 1012. The session then gets
+    /// until the answer, or <see cref="CloseAnswerWait"/>.
     /// </summary>
-    internal static async Task StopReceivingAsync(WebSocket socket, CancellationTokenSource closed, Task receiving)
+    internal static Task EndSessionAsync(WebSocket socket, CancellationTokenSource closed)
     {
         if (socket.State == WebSocketState.CloseSent)
         {
             closed.CancelAfter(CloseAnswerWait);
-        }
-        else
-        {
-            await closed.CancelAsync().ConfigureAwait(false);
+            return Task.CompletedTask;
         }
 
+        return closed.CancelAsync();
+    }
+
+    /// <summary>Ends the session (<see cref="EndSessionAsync"/>) and waits for its receive loop to finish.</summary>
+    internal static async Task StopReceivingAsync(WebSocket socket, CancellationTokenSource closed, Task receiving)
+    {
+        await EndSessionAsync(socket, closed).ConfigureAwait(false);
         await receiving.ConfigureAwait(false);
     }
 

@@ -125,13 +125,8 @@ internal sealed class SubscriberOutbox(int capacity, CancellationTokenSource clo
         }
         catch (Exception ex) when (ex is OperationCanceledException or WebSocketException or ObjectDisposedException)
         {
-            // The client went away: the session ends. If the relay has sent its close frame (stopping, key
-            // revoked), whoever sent it waits for the client's answer; cancelling here would abort the socket
-            // and could lose that frame (see ChannelEndpoints.StopReceivingAsync).
-            if (_socket?.State != WebSocketState.CloseSent)
-            {
-                await closed.CancelAsync().ConfigureAwait(false);
-            }
+            // The client went away, or the relay has sent its close frame (stopping, key revoked): the session ends.
+            await ChannelEndpoints.EndSessionAsync(_socket!, closed).ConfigureAwait(false);
         }
     }
 }
